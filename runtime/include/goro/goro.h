@@ -1,0 +1,6 @@
+// goro/goro.h — the goro runtime's umbrella header.
+#pragma once
+
+#include "goro/hash.h"
+#include "goro/map.h"
+#include "goro/misuse.h"

@@ -1,0 +1,121 @@
+// goro/misuse.h — Go's always-on map misuse detection, and who to blame.
+//
+// Go's runtime catches unsynchronized map use with a single header bit:
+// writers set hashWriting while they mutate, and every reader, iterator and
+// writer that finds the bit already set throws "concurrent map read and map
+// write", "concurrent map iteration and map write" or "concurrent map
+// writes". Go names only the victim (the goroutine that noticed). goro also
+// names the holder: the writer stores its identity in hmap.writer when it
+// sets hashWriting, so the report names both sides.
+//
+// Protocol (per map operation; h is the map header)
+//   read / iterate:  if h.flags & hashWriting      -> report(read|iterate)
+//   write begin:     if h.flags & hashWriting      -> report(writes)
+//                    h.writer = me; h.flags ^= hashWriting
+//   write end:       if !(h.flags & hashWriting)   -> report(writes)
+//                    h.flags &^= hashWriting
+// flags and writer are std::atomic accessed with relaxed loads and stores
+// (plain MOVs on x86, exactly Go's plain stores) so the detector itself is
+// free of data races and TSan builds stay possible. Like Go's, it is a
+// best-effort detector: it catches overlapping operations, not every race.
+//
+// Identities are 64-bit tokens: the top two bits give the kind (OS thread
+// now; goroutine once the scheduler sets the token on every switch), the
+// rest the id (Linux tid or goid). They are read from one constinit
+// thread_local, so recording the writer costs one TLS load and one store.
+//
+// Actions: Go's default (print `fatal error: <message>` and both parties to
+// stderr, exit 2), throw goro::ConcurrentMapMisuse (tests), or call a
+// handler. The action is process-wide and may be changed at any time.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace goro {
+
+namespace detail {
+struct hmap;
+struct maptype;
+}  // namespace detail
+
+// MapOp is what the party that noticed a misuse was doing.
+enum class MapOp : uint8_t { read, write, iterate };
+
+// Who is a thread or goroutine identity token (see file comment).
+struct Who {
+  enum Kind : uint8_t { none = 0, thread = 1, goroutine = 2 };
+  uint64_t token = 0;
+
+  Kind kind() const { return static_cast<Kind>(token >> 62); }
+  uint64_t id() const { return token & ((uint64_t{1} << 62) - 1); }
+  static Who make(Kind k, uint64_t id) { return Who{(uint64_t{k} << 62) | id}; }
+  // describe renders "thread 4711 [name]" (or "goroutine 7"); "unknown" when empty.
+  std::string describe() const;
+  friend bool operator==(Who a, Who b) { return a.token == b.token; }
+};
+
+// MapMisuse describes one detected misuse.
+struct MapMisuse {
+  const char* message;              // Go's text, e.g. "concurrent map writes"
+  const void* map;                  // address of the goro::Map (== its hmap)
+  const detail::maptype* type;      // the map's type descriptor
+  MapOp op;                         // what the victim was doing
+  Who victim;                       // who noticed
+  Who holder;                       // who had set hashWriting (may be empty)
+  // describe renders the report as printed after "fatal error: <message>".
+  std::string describe() const;
+};
+
+// ConcurrentMapMisuse is thrown when the action is MisuseAction::throw_exception.
+class ConcurrentMapMisuse : public std::runtime_error {
+ public:
+  explicit ConcurrentMapMisuse(const MapMisuse& m);
+  const MapMisuse& info() const { return info_; }
+
+ private:
+  MapMisuse info_;
+};
+
+enum class MisuseAction : uint8_t {
+  fatal,            // Go's behaviour: print to stderr, exit status 2 (default)
+  throw_exception,  // throw ConcurrentMapMisuse from the detecting call
+  handler,          // call the function set by set_misuse_handler
+};
+
+using MisuseHandler = void (*)(const MapMisuse&);
+
+// set_misuse_action selects what happens on a detected misuse. Thread-safe.
+void set_misuse_action(MisuseAction a);
+MisuseAction misuse_action();
+// set_misuse_handler installs h and selects MisuseAction::handler. If h
+// returns, the detecting operation continues (the map may then be corrupt).
+void set_misuse_handler(MisuseHandler h);
+
+namespace detail {
+
+// tls_who is the calling thread's identity token; 0 until first use. The
+// scheduler (later) stores the running goroutine's token here on every switch.
+extern constinit thread_local uint64_t tls_who;
+uint64_t init_who() noexcept;
+
+inline uint64_t current_who() noexcept {
+  uint64_t w = tls_who;
+  if (__builtin_expect(w == 0, 0)) w = init_who();
+  return w;
+}
+
+// report_map_misuse performs the configured action. Cold, out of line.
+[[gnu::cold, gnu::noinline]] void report_map_misuse(const char* message, const hmap* h,
+                                                    MapOp op);
+
+// map_write_hook, when set, is called by every map write right after it set
+// hashWriting: tests use it to pause a writer inside its write and trigger
+// the detector deterministically. Set through goro::MapDebugAccess.
+using MapWriteHook = void (*)(const void* map);
+extern std::atomic<MapWriteHook> map_write_hook;
+
+}  // namespace detail
+}  // namespace goro
