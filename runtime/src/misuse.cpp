@@ -22,7 +22,6 @@ namespace goro {
 namespace detail {
 
 constinit thread_local uint64_t tls_who = 0;
-std::atomic<MapWriteHook> map_write_hook{nullptr};
 
 namespace {
 std::atomic<MisuseAction> g_action{MisuseAction::fatal};
@@ -42,10 +41,7 @@ void report_map_misuse(const char* message, const hmap* h, MapOp op) {
     case MisuseAction::throw_exception:
       throw ConcurrentMapMisuse(m);
     case MisuseAction::handler:
-      if (MisuseHandler fn = g_handler.load(std::memory_order_relaxed)) {
-        fn(m);
-        return;
-      }
+      if (MisuseHandler fn = g_handler.load(std::memory_order_relaxed)) fn(m);
       [[fallthrough]];
     case MisuseAction::fatal:
       break;

@@ -7,8 +7,8 @@
 // tools do not use it: they read the same fields through hmap.type and the
 // layout descriptor (docs/map.md).
 //
-// All functions are read-only except set_write_hook. Preconditions: no
-// concurrent writer (they read the map like any other reader).
+// All functions are read-only. Preconditions: no concurrent writer (they
+// read the map like any other reader).
 #pragma once
 
 #include <cstdint>
@@ -120,11 +120,6 @@ class MapDebugAccess {
     return n;
   }
 
-  // set_write_hook installs a function called by every map write right after
-  // it set hashWriting (nullptr removes it). Process-wide; tests only.
-  static void set_write_hook(detail::MapWriteHook h) {
-    detail::map_write_hook.store(h, std::memory_order_relaxed);
-  }
 };
 
 }  // namespace goro

@@ -19,6 +19,8 @@
 // free of data races and TSan builds stay possible. Like Go's, it is a
 // best-effort detector: it catches overlapping operations, not every race.
 //
+// The writer identity is stored only when it differs from the one recorded
+// (a store per write would cost ~20% of large-map inserts, see docs/map.md).
 // Identities are 64-bit tokens: the top two bits give the kind (OS thread
 // now; goroutine once the scheduler sets the token on every switch), the
 // rest the id (Linux tid or goid). They are read from one constinit
@@ -82,7 +84,7 @@ class ConcurrentMapMisuse : public std::runtime_error {
 enum class MisuseAction : uint8_t {
   fatal,            // Go's behaviour: print to stderr, exit status 2 (default)
   throw_exception,  // throw ConcurrentMapMisuse from the detecting call
-  handler,          // call the function set by set_misuse_handler
+  handler,          // call the function set by set_misuse_handler, then as fatal
 };
 
 using MisuseHandler = void (*)(const MapMisuse&);
@@ -90,8 +92,9 @@ using MisuseHandler = void (*)(const MapMisuse&);
 // set_misuse_action selects what happens on a detected misuse. Thread-safe.
 void set_misuse_action(MisuseAction a);
 MisuseAction misuse_action();
-// set_misuse_handler installs h and selects MisuseAction::handler. If h
-// returns, the detecting operation continues (the map may then be corrupt).
+// set_misuse_handler installs h and selects MisuseAction::handler. h may
+// throw its own exception; if it returns, the program exits as in fatal mode
+// (the map's state is unknown: continuing would risk memory corruption).
 void set_misuse_handler(MisuseHandler h);
 
 namespace detail {
@@ -107,15 +110,12 @@ inline uint64_t current_who() noexcept {
   return w;
 }
 
-// report_map_misuse performs the configured action. Cold, out of line.
-[[gnu::cold, gnu::noinline]] void report_map_misuse(const char* message, const hmap* h,
-                                                    MapOp op);
-
-// map_write_hook, when set, is called by every map write right after it set
-// hashWriting: tests use it to pause a writer inside its write and trigger
-// the detector deterministically. Set through goro::MapDebugAccess.
-using MapWriteHook = void (*)(const void* map);
-extern std::atomic<MapWriteHook> map_write_hook;
+// report_map_misuse performs the configured action and never returns
+// normally (it exits, throws, or the handler does; a handler that returns
+// ends the program as in fatal mode). Cold, out of line. [[noreturn]] lets
+// the map's fast paths keep header fields in registers across the check.
+[[noreturn, gnu::cold, gnu::noinline]] void report_map_misuse(const char* message,
+                                                              const hmap* h, MapOp op);
 
 }  // namespace detail
 }  // namespace goro

@@ -1,0 +1,3 @@
+module goroscope/bench/map
+
+go 1.19
