@@ -165,7 +165,13 @@ void register_impl(const char* key, const char* impl) {
 }
 
 template <class K>
+struct Eq2 : std::equal_to<K> {};
+template <class K>
+using GoroNoCheck2 = goro::detail::basic_map<K, int64_t, goro::Hash<K>, Eq2<K>, false>;
+
+template <class K>
 void register_key(const char* key) {
+  if (getenv("X_TWIN")) register_impl<GoroNoCheck2<K>>(key, "goro_nocheck2");
   register_impl<goro::Map<K, int64_t>>(key, "goro");
   register_impl<GoroNoCheck<K>>(key, "goro_nocheck");
   register_impl<std::unordered_map<K, int64_t>>(key, "std");

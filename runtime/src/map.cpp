@@ -11,9 +11,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "goro/map.h"
 
@@ -46,7 +46,13 @@ void* alloc_buckets(size_t bytes, size_t align) {
     p = std::aligned_alloc(align, rounded);
     if (p) std::memset(p, 0, rounded);
   }
-  if (!p) throw std::bad_alloc();
+  if (!p) {
+    // As in Go, running out of memory inside a map operation is fatal: the
+    // write holds hashWriting and the map is mid-update.
+    std::fprintf(stderr, "runtime: out of memory: cannot allocate %zu-byte block\nfatal error: out of memory\n",
+                 bytes);
+    std::_Exit(2);
+  }
   if (bytes >= kHugePage) {
     uintptr_t lo = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
     uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePage - 1);

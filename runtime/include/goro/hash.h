@@ -36,7 +36,7 @@ namespace goro {
 namespace detail {
 
 // mix folds a 128-bit product of two 64-bit words: the classic "mum" step.
-inline uint64_t mix(uint64_t a, uint64_t b) {
+inline uint64_t mix(uint64_t a, uint64_t b) noexcept {
   __uint128_t p = static_cast<__uint128_t>(a) * b;
   return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
 }
@@ -44,28 +44,28 @@ inline uint64_t mix(uint64_t a, uint64_t b) {
 inline constexpr uint64_t kMix0 = 0xa0761d6478bd642fULL;  // odd, from wyhash
 inline constexpr uint64_t kMix1 = 0xe7037ed1a0b428dbULL;  // odd, from wyhash
 
-inline uint64_t hash_word(uint64_t x, uint64_t seed) { return mix(x ^ seed ^ kMix0, kMix1); }
+inline uint64_t hash_word(uint64_t x, uint64_t seed) noexcept { return mix(x ^ seed ^ kMix0, kMix1); }
 
 }  // namespace detail
 
 // Hash<K> is goro::Map's default hasher: `Hash<K>{}(key, seed)`.
 template <class K, class = void>
 struct Hash {
-  uint64_t operator()(const K& k, uint64_t seed) const {
+  uint64_t operator()(const K& k, uint64_t seed) const noexcept(noexcept(std::hash<K>{}(k))) {
     return detail::hash_word(static_cast<uint64_t>(std::hash<K>{}(k)), seed);
   }
 };
 
 template <class K>
 struct Hash<K, std::enable_if_t<std::is_integral_v<K> || std::is_enum_v<K>>> {
-  uint64_t operator()(K k, uint64_t seed) const {
+  uint64_t operator()(K k, uint64_t seed) const noexcept {
     return detail::hash_word(static_cast<uint64_t>(k), seed);
   }
 };
 
 template <class T>
 struct Hash<T*> {
-  uint64_t operator()(T* p, uint64_t seed) const {
+  uint64_t operator()(T* p, uint64_t seed) const noexcept {
     return detail::hash_word(reinterpret_cast<uintptr_t>(p), seed);
   }
 };
@@ -73,7 +73,7 @@ struct Hash<T*> {
 template <>
 struct Hash<std::string_view> {
   using is_transparent = void;
-  uint64_t operator()(std::string_view s, uint64_t seed) const {
+  uint64_t operator()(std::string_view s, uint64_t seed) const noexcept {
     return XXH3_64bits_withSeed(s.data(), s.size(), seed);
   }
 };
@@ -85,7 +85,10 @@ namespace detail {
 
 // seeded_hash calls a seeded hasher directly and mixes a plain one.
 template <class H, class Q>
-inline uint64_t seeded_hash(const H& h, const Q& key, uint64_t seed) {
+inline uint64_t seeded_hash(const H& h, const Q& key, uint64_t seed) noexcept(
+    std::is_invocable_r_v<uint64_t, const H&, const Q&, uint64_t>
+        ? std::is_nothrow_invocable_v<const H&, const Q&, uint64_t>
+        : std::is_nothrow_invocable_v<const H&, const Q&>) {
   if constexpr (std::is_invocable_r_v<uint64_t, const H&, const Q&, uint64_t>) {
     return static_cast<uint64_t>(h(key, seed));
   } else {

@@ -78,6 +78,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -334,6 +335,14 @@ class basic_map {
   static constexpr bool kIndirectKey = sizeof(K) > maxKeySize || !std::is_nothrow_move_constructible_v<K>;
   static constexpr bool kIndirectElem = sizeof(V) > maxElemSize || !std::is_nothrow_move_constructible_v<V>;
   static constexpr bool kReflexiveKey = !std::is_floating_point_v<K>;
+  // kWriteNoexcept: no user code run inside a write (Hash, Eq, moves) can
+  // throw, so writes need no handler to clear hashWriting on unwinding.
+  // (Bucket allocation failure is fatal, as in Go: see alloc_buckets.)
+  static constexpr bool kWriteNoexcept =
+      noexcept(seeded_hash(std::declval<const Hash&>(), std::declval<const K&>(), 0)) &&
+      (std::is_same_v<Eq, std::equal_to<K>>
+           ? noexcept(std::declval<const K&>() == std::declval<const K&>())
+           : noexcept(std::declval<const Eq&>()(std::declval<const K&>(), std::declval<const K&>())));
   using KeySlot = std::conditional_t<kIndirectKey, K*, K>;
   using ElemSlot = std::conditional_t<kIndirectElem, V*, V>;
 
@@ -454,18 +463,19 @@ class basic_map {
   // any growth in progress and doubles until n entries fit.
   void reserve(size_t n) {
     if (!overLoadFactor(static_cast<int64_t>(n), h_.B) && h_.buckets) return;
-    WriteScope w(*this);
-    if (h_.count == 0 && !h_.oldbuckets) {
-      release_arrays();
-      makemap(n);
-    } else {
-      finish_growth();
-      while (overLoadFactor(static_cast<int64_t>(n), h_.B)) {
-        hashGrow(true);
+    guarded([&] {
+      if (h_.count == 0 && !h_.oldbuckets) {
+        release_arrays();
+        makemap(n);
+      } else {
         finish_growth();
+        while (overLoadFactor(static_cast<int64_t>(n), h_.B)) {
+          hashGrow(true);
+          finish_growth();
+        }
       }
-    }
-    w.end();
+      return 0;
+    });
   }
 
   // ---- Lookup ----
@@ -501,20 +511,20 @@ class basic_map {
 
   // operator[] returns the value for key, inserting a value-initialized V
   // (Go's zero value) if absent. The reference is invalidated by any insert.
-  V& operator[](const K& key) { return *assign(key, [&] { return key; }, [] { return V(); }).first.elem; }
+  V& operator[](const K& key) { return *assign(key, copy_key(key), make_zero()).first.elem; }
   V& operator[](K&& key) {
-    return *assign(key, [&] { return std::move(key); }, [] { return V(); }).first.elem;
+    return *assign(key, move_key(key), make_zero()).first.elem;
   }
 
   // try_emplace inserts V(args...) if key is absent; never overwrites.
   template <class... Args>
   std::pair<iterator, bool> try_emplace(const K& key, Args&&... args) {
-    return to_iter(assign(key, [&] { return key; }, [&] { return V(std::forward<Args>(args)...); }));
+    return to_iter(assign(key, copy_key(key), make_elem(std::forward<Args>(args)...)));
   }
   template <class... Args>
   std::pair<iterator, bool> try_emplace(K&& key, Args&&... args) {
     return to_iter(
-        assign(key, [&] { return std::move(key); }, [&] { return V(std::forward<Args>(args)...); }));
+        assign(key, move_key(key), make_elem(std::forward<Args>(args)...)));
   }
 
   // insert inserts kv if its key is absent (std::unordered_map semantics).
@@ -525,13 +535,13 @@ class basic_map {
   // insert_or_assign is Go's `m[k] = v`.
   template <class M>
   std::pair<iterator, bool> insert_or_assign(const K& key, M&& v) {
-    auto r = assign(key, [&] { return key; }, [&] { return V(std::forward<M>(v)); });
+    auto r = assign(key, copy_key(key), make_elem(std::forward<M>(v)));
     if (!r.second) *r.first.elem = std::forward<M>(v);
     return to_iter(r);
   }
   template <class M>
   std::pair<iterator, bool> insert_or_assign(K&& key, M&& v) {
-    auto r = assign(key, [&] { return std::move(key); }, [&] { return V(std::forward<M>(v)); });
+    auto r = assign(key, move_key(key), make_elem(std::forward<M>(v)));
     if (!r.second) *r.first.elem = std::forward<M>(v);
     return to_iter(r);
   }
@@ -547,8 +557,8 @@ class basic_map {
   // clear removes every entry, keeping the main bucket array (Go's mapclear).
   void clear() {
     if (h_.count == 0 && !h_.oldbuckets) return;
-    WriteScope w(*this);
-    destroy_entries();
+    begin_write();
+    destroy_entries();  // noexcept: destructors must not throw
     free_overflow_chains(h_.buckets, h_.B);
     if (h_.oldbuckets) free_array(h_.oldbuckets, oldB());
     h_.oldbuckets = nullptr;
@@ -559,7 +569,7 @@ class basic_map {
     h_.hash0 = fastrand();
     h_.extra.nextOverflow = nullptr;
     if (h_.buckets) h_.extra.nextOverflow = makeBucketArray(h_.B, h_.buckets).second;
-    w.end();
+    end_write();
   }
 
   // ---- Iteration ----
@@ -598,6 +608,37 @@ class basic_map {
     V* elem;
     uintptr_t hash;
   };
+
+  // ---- Key/elem makers (noexcept exactly when the construction is) ----
+
+  // Callables that construct a new entry's key/elem in place (the result is
+  // a prvalue: guaranteed elision into the slot). They hold pointers to the
+  // caller's arguments, which outlive the call.
+  struct CopyKey {
+    const K* k;
+    K operator()() const noexcept(std::is_nothrow_copy_constructible_v<K>) { return *k; }
+  };
+  struct MoveKey {
+    K* k;
+    K operator()() const noexcept(std::is_nothrow_move_constructible_v<K>) { return std::move(*k); }
+  };
+  struct MakeZero {
+    V operator()() const noexcept(std::is_nothrow_default_constructible_v<V>) { return V(); }
+  };
+  template <class... Args>
+  struct MakeElem {
+    std::tuple<Args&&...> args;
+    V operator()() noexcept(std::is_nothrow_constructible_v<V, Args...>) {
+      return std::make_from_tuple<V>(std::move(args));
+    }
+  };
+  static CopyKey copy_key(const K& key) { return {&key}; }
+  static MoveKey move_key(K& key) { return {&key}; }
+  static MakeZero make_zero() { return {}; }
+  template <class... Args>
+  static MakeElem<Args...> make_elem(Args&&... args) {
+    return {std::forward_as_tuple(std::forward<Args>(args)...)};
+  }
 
   // ---- Slot access ----
 
@@ -707,41 +748,48 @@ class basic_map {
     }
   }
 
-  // WriteScope brackets a write: begins with the hashWriting check/set; end()
-  // checks the bit is still ours and clears it. If the write exits by an
-  // exception the destructor just clears the bit.
-  struct WriteScope {
-    basic_map& m;
-    bool done = false;
-    explicit WriteScope(basic_map& mm) : m(mm) {
-      if constexpr (kChecks) {
-        if (m.flags() & hashWriting) [[unlikely]]
-          report_map_misuse("concurrent map writes", &m.h_, MapOp::write);
-        // Store the identity only when it changes: a store per write would
-        // cost ~20% of a 1M-entry insert (each store waits in the store
-        // buffer behind the bucket's cache miss; measured, docs/map.md).
-        uint64_t me = current_who();
-        if (m.h_.writer.load(std::memory_order_relaxed) != me) [[unlikely]]
-          m.h_.writer.store(me, std::memory_order_relaxed);
-        m.set_flags(m.flags() ^ hashWriting);
-      }
+  // begin_write / end_write bracket every write (goro/misuse.h protocol).
+  // No RAII object: its "done" flag and destructor cost stack stores on the
+  // hot path, and each store in flight limits how many cache-missing
+  // inserts the CPU overlaps (measured: docs/map.md). Writers that run user
+  // code (Eq, Hash, constructors) call abort_write() if it throws.
+  void begin_write() {
+    if constexpr (kChecks) {
+      uint8_t f = flags();
+      if (f & hashWriting) [[unlikely]]
+        report_map_misuse("concurrent map writes", &h_, MapOp::write);
+      // Store the identity only when it changes: a store per write costs
+      // ~8% of a 1M-entry insert (docs/map.md).
+      uint64_t me = current_who();
+      if (h_.writer.load(std::memory_order_relaxed) != me) [[unlikely]]
+        h_.writer.store(me, std::memory_order_relaxed);
+      set_flags(f | hashWriting);
     }
-    void end() {
-      done = true;
-      if constexpr (kChecks) {
-        if (!(m.flags() & hashWriting)) [[unlikely]]
-          report_map_misuse("concurrent map writes", &m.h_, MapOp::write);
-        m.set_flags(m.flags() & ~hashWriting);
-      }
+  }
+  void end_write() {
+    if constexpr (kChecks) {
+      uint8_t f = flags();
+      if (!(f & hashWriting)) [[unlikely]]
+        report_map_misuse("concurrent map writes", &h_, MapOp::write);
+      set_flags(f & ~hashWriting);
     }
-    ~WriteScope() {
-      if constexpr (kChecks) {
-        if (!done) m.set_flags(m.flags() & ~hashWriting);
-      }
+  }
+  void abort_write() noexcept {
+    if constexpr (kChecks) set_flags(flags() & ~hashWriting);
+  }
+  // guarded runs a write body between begin_write and end_write.
+  template <class F>
+  auto guarded(F&& body) {
+    begin_write();
+    try {
+      auto r = body();
+      end_write();
+      return r;
+    } catch (...) {
+      abort_write();
+      throw;
     }
-    WriteScope(const WriteScope&) = delete;
-    WriteScope& operator=(const WriteScope&) = delete;
-  };
+  }
 
   // ---- mapaccess ----
 
@@ -797,7 +845,25 @@ class basic_map {
   template <class MakeKey, class MakeElem>
   std::pair<Placed, bool> assign(const K& key, MakeKey&& mk, MakeElem&& me) {
     uintptr_t hash = hash_of(key);  // before hashWriting: a throwing hasher wrote nothing
-    WriteScope w(*this);
+    begin_write();
+    if constexpr (kWriteNoexcept && noexcept(mk()) && noexcept(me())) {
+      auto r = mapassign(key, hash, mk, me);
+      end_write();
+      return r;
+    } else {
+      try {
+        auto r = mapassign(key, hash, mk, me);
+        end_write();
+        return r;
+      } catch (...) {
+        abort_write();
+        throw;
+      }
+    }
+  }
+
+  template <class MakeKey, class MakeElem>
+  std::pair<Placed, bool> mapassign(const K& key, uintptr_t hash, MakeKey& mk, MakeElem& me) {
     if (!h_.buckets) {
       auto [arr, next] = makeBucketArray(h_.B, nullptr);
       h_.buckets = arr;
@@ -814,10 +880,8 @@ class basic_map {
       uint64_t tw = load_tophash(b);
       for (uint64_t m = match_top(tw, top); m; m &= m - 1) {
         unsigned i = slot_of(m);
-        if (eq_(key, key_at(b, i))) {
-          w.end();
+        if (eq_(key, key_at(b, i)))
           return {{{b, i}, &elem_at(b, i), hash}, false};  // already have a mapping for key
-        }
       }
       if (!insertb) {
         if (uint64_t e = match_empty(tw)) {
@@ -852,7 +916,6 @@ class basic_map {
     }
     tophashes(insertb)[inserti] = top;
     h_.count++;
-    w.end();
     return {{{insertb, inserti}, &elem_at(insertb, inserti), hash}, true};
   }
 
@@ -865,14 +928,30 @@ class basic_map {
   size_t mapdelete(const K& key) {
     if (h_.count == 0) return 0;
     uintptr_t hash = hash_of(key);
-    WriteScope w(*this);
+    begin_write();
+    if constexpr (kWriteNoexcept) {
+      size_t r = mapdelete_hashed(key, hash);
+      end_write();
+      return r;
+    } else {
+      try {
+        size_t r = mapdelete_hashed(key, hash);
+        end_write();
+        return r;
+      } catch (...) {
+        abort_write();
+        throw;
+      }
+    }
+  }
+
+  size_t mapdelete_hashed(const K& key, uintptr_t hash) {
     uintptr_t bi = hash & bucketMask(h_.B);
     // Go evacuates here (growWork). goro skips it while an iterator may be
     // live, because evacuation moves entries under the iterator (see top).
     if (growing() && !(flags() & (detail::iterator | oldIterator))) growWork(bi);
     char* bOrig = bucket_for(hash);
     uint8_t top = tophash(hash);
-    size_t removed = 0;
     for (char* b = bOrig; b; b = overflow(b)) {
       uint64_t tw = load_tophash(b);
       for (uint64_t m = match_top(tw, top); m; m &= m - 1) {
@@ -885,14 +964,11 @@ class basic_map {
         // Reset the hash seed to make it more difficult for attackers to
         // repeatedly trigger hash collisions (Go issue 25237).
         if (h_.count == 0) h_.hash0 = fastrand();
-        removed = 1;
-        goto done;
+        return 1;
       }
       if (zero_bytes(tw)) break;
     }
-  done:
-    w.end();
-    return removed;
+    return 0;
   }
 
   // markEmpty sets slot i of b (in the chain starting at bOrig) to emptyOne,
