@@ -153,22 +153,24 @@ TEST_F(ThrowOnMisuse, InsertThatMovesEntriesInvalidatesIterator) {
 
 TEST_F(ThrowOnMisuse, InsertThatEvacuatesTheOldBucketUnderTheIterator) {
   Map<int64_t, int64_t> m;
-  int64_t n = fill_mid_growth(m, 0, 6);
+  int64_t n = fill_mid_growth(m, 0, 10);
+  // Start iterators until one stands in an old bucket that is not yet
+  // evacuated (the iterator then reads the old array).
+  auto in_unevacuated_old_bucket = [&](int64_t k) {
+    uintptr_t oldb = D::hash(m, k) & (D::noldbuckets(m) - 1);
+    return !detail::evacuated(D::chain(m, oldb, /*old=*/true)[0].addr);
+  };
   auto it = m.begin();
-  // Insert until the growth completes (every old bucket evacuated and the old
-  // array freed): the iterator must notice instead of reading freed memory.
+  while (!in_unevacuated_old_bucket(it->first)) it = m.begin();
+  // Inserting until the growth completes frees the old array: the iterator
+  // must report at its next step instead of reading freed memory.
   while (D::growing(m)) m[n] = n, n++;
-  bool reported = false;
   try {
-    for (; it != m.end(); ++it) {
-    }
-  } catch (const ConcurrentMapMisuse&) {
-    reported = true;
+    ++it;
+    FAIL() << "expected a misuse report";
+  } catch (const ConcurrentMapMisuse& e) {
+    EXPECT_EQ(e.info().op, MapOp::iterate);
   }
-  // The iterator may have been positioned on a new (already evacuated)
-  // bucket and finish legally only if the array did not change; here the
-  // old array was freed, so any step must report.
-  EXPECT_TRUE(reported);
 }
 
 }  // namespace
