@@ -34,13 +34,15 @@ std::map<typename M::key_type, int> visit_counts(const M& m) {
 // and evacuation has not yet reached its middle.
 template <class M>
 int64_t fill_mid_growth(M& m, int64_t next, uint8_t minB) {
-  while (D::B(m) < minB || !D::growing(m) || D::nevacuate(m) == 0) {
+  const int64_t limit = next + (int64_t{1} << 24);  // bounded even if growth were broken
+  while (next < limit && (D::B(m) < minB || !D::growing(m) || D::nevacuate(m) == 0)) {
     m[next] = next;
     next++;
     if (D::growing(m) && D::nevacuate(m) > D::noldbuckets(m) / 2) {
-      while (D::growing(m)) m[next] = next, next++;  // too far: take the next growth
+      while (D::growing(m) && next < limit) m[next] = next, next++;  // too far: take the next growth
     }
   }
+  EXPECT_LT(next, limit) << "map never reached the requested growth state";
   return next;
 }
 
@@ -73,7 +75,8 @@ TEST(MapIter, EachKeyExactlyOnceMidSameSizeGrowth) {
   Map<int64_t, int64_t> m(400);
   int64_t next = 0;
   for (; next < 410; next++) m[next] = next;
-  while (!D::same_size_grow(m)) {
+  for (int guard = 0; !D::same_size_grow(m); guard++) {
+    ASSERT_LT(guard, 10000000) << "no same-size growth";
     m[next] = next;
     m.erase(next - 410);
     next++;
@@ -140,7 +143,8 @@ TEST_F(ThrowOnMisuse, InsertThatMovesEntriesInvalidatesIterator) {
   for (int64_t i = 0; i < 100; i++) m[i] = i;
   auto it = m.begin();
   int64_t k = 1000;
-  while (!D::growing(m)) m[k++] = 0;  // the growth replaced the bucket array
+  while (!D::growing(m) && k < 100000) m[k++] = 0;  // the growth replaced the bucket array
+  ASSERT_TRUE(D::growing(m));
   try {
     ++it;
     FAIL() << "expected a misuse report";
@@ -161,10 +165,14 @@ TEST_F(ThrowOnMisuse, InsertThatEvacuatesTheOldBucketUnderTheIterator) {
     return !detail::evacuated(D::chain(m, oldb, /*old=*/true)[0].addr);
   };
   auto it = m.begin();
-  while (!in_unevacuated_old_bucket(it->first)) it = m.begin();
+  for (int guard = 0; !in_unevacuated_old_bucket(it->first); guard++) {
+    ASSERT_LT(guard, 100000);
+    it = m.begin();
+  }
   // Inserting until the growth completes frees the old array: the iterator
   // must report at its next step instead of reading freed memory.
-  while (D::growing(m)) m[n] = n, n++;
+  for (int64_t end = n + (1 << 20); D::growing(m) && n < end;) m[n] = n, n++;
+  ASSERT_FALSE(D::growing(m));
   try {
     ++it;
     FAIL() << "expected a misuse report";

@@ -1,1 +1,189 @@
+// map_misuse_test.cpp — the three detections, each triggered
+// deterministically: a writer is paused inside its write (its key's copy
+// constructor blocks, after hashWriting is set) while another thread reads,
+// iterates or writes. Checks Go's messages and that both parties are named.
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "goro/map.h"
+#include "goro/misuse.h"
+
+namespace goro {
+namespace {
+
+uint64_t gettid_() { return static_cast<uint64_t>(syscall(SYS_gettid)); }
+
+// PausingKey's copy constructor, when armed, parks the copying thread until
+// released: Map::operator[](const K&) copies the key inside the write.
+struct PausingKey {
+  int v;
+  static inline std::atomic<bool> armed{false};
+  static inline std::atomic<int> phase{0};  // 0 idle, 1 writer paused inside, 2 release
+  explicit PausingKey(int x) : v(x) {}
+  PausingKey(const PausingKey& o) : v(o.v) {
+    if (armed.exchange(false)) {
+      phase.store(1);
+      phase.notify_all();
+      for (int p; (p = phase.load()) != 2;) phase.wait(p);
+    }
+  }
+  PausingKey(PausingKey&&) noexcept = default;
+  bool operator==(const PausingKey& o) const { return v == o.v; }
+};
+struct PausingKeyHash {
+  uint64_t operator()(const PausingKey& k) const { return static_cast<uint64_t>(k.v); }
+};
+using M = Map<PausingKey, int, PausingKeyHash>;
+
+// WriterInside runs `m[PausingKey(key)] = 1` on another thread and returns
+// once that thread is paused inside the write (hashWriting set).
+class WriterInside {
+ public:
+  WriterInside(M& m, int key) {
+    PausingKey::phase = 0;
+    PausingKey::armed = true;
+    t_ = std::thread([&m, key, this] {
+      tid_ = gettid_();
+      PausingKey k(key);
+      m[k] = 1;
+    });
+    for (int p; (p = PausingKey::phase.load()) != 1;) PausingKey::phase.wait(p);
+  }
+  ~WriterInside() {
+    PausingKey::phase = 2;
+    PausingKey::phase.notify_all();
+    t_.join();
+  }
+  uint64_t tid() const { return tid_; }
+
+ private:
+  std::thread t_;
+  std::atomic<uint64_t> tid_{0};
+};
+
+class MapMisuse : public ::testing::Test {
+ protected:
+  void SetUp() override { set_misuse_action(MisuseAction::throw_exception); }
+  void TearDown() override { set_misuse_action(MisuseAction::fatal); }
+
+  // expect_misuse runs f, which must report `message` with this thread as
+  // the victim and the paused writer as the holder.
+  void expect_misuse(const std::function<void()>& f, const char* message, MapOp op,
+                     const WriterInside& w) {
+    try {
+      f();
+      ADD_FAILURE() << "no misuse reported; expected " << message;
+    } catch (const ConcurrentMapMisuse& e) {
+      const goro::MapMisuse& i = e.info();
+      EXPECT_STREQ(i.message, message);
+      EXPECT_EQ(i.op, op);
+      EXPECT_EQ(i.victim.kind(), Who::thread);
+      EXPECT_EQ(i.victim.id(), gettid_());
+      EXPECT_EQ(i.holder.kind(), Who::thread);
+      EXPECT_EQ(i.holder.id(), w.tid());
+      EXPECT_NE(std::string(e.what()).find("thread " + std::to_string(w.tid())), std::string::npos)
+          << e.what();
+    }
+  }
+};
+
+TEST_F(MapMisuse, ConcurrentMapWrites) {
+  M m;
+  m.try_emplace(PausingKey(1), 1);
+  WriterInside w(m, 2);
+  expect_misuse([&] { m[PausingKey(3)] = 3; }, "concurrent map writes", MapOp::write, w);
+  expect_misuse([&] { m.erase(PausingKey(1)); }, "concurrent map writes", MapOp::write, w);
+  expect_misuse([&] { m.clear(); }, "concurrent map writes", MapOp::write, w);
+}
+
+TEST_F(MapMisuse, ConcurrentMapReadAndMapWrite) {
+  M m;
+  m.try_emplace(PausingKey(1), 1);
+  WriterInside w(m, 2);
+  const char* msg = "concurrent map read and map write";
+  expect_misuse([&] { (void)m.contains(PausingKey(1)); }, msg, MapOp::read, w);
+  expect_misuse([&] { (void)m.find(PausingKey(1)); }, msg, MapOp::read, w);
+  expect_misuse([&] { (void)m.get(PausingKey(1)); }, msg, MapOp::read, w);
+  expect_misuse([&] { (void)m.at(PausingKey(1)); }, msg, MapOp::read, w);
+}
+
+TEST_F(MapMisuse, ConcurrentMapIterationAndMapWrite) {
+  M m;
+  m.try_emplace(PausingKey(1), 1);
+  WriterInside w(m, 2);
+  expect_misuse(
+      [&] {
+        for (auto&& kv : m) (void)kv;
+      },
+      "concurrent map iteration and map write", MapOp::iterate, w);
+}
+
+TEST_F(MapMisuse, IterationThatOverlapsAWriteMidway) {
+  M m;
+  for (int i = 0; i < 100; i++) m.try_emplace(PausingKey(i), i);
+  auto it = m.begin();  // iteration started before the write
+  WriterInside w(m, 1000);
+  expect_misuse([&] { ++it; }, "concurrent map iteration and map write", MapOp::iterate, w);
+}
+
+TEST_F(MapMisuse, MapIsUsableAfterTheWriterFinishes) {
+  M m;
+  m.try_emplace(PausingKey(1), 1);
+  { WriterInside w(m, 2); }
+  EXPECT_EQ(m.size(), 2u);
+  m[PausingKey(3)] = 3;  // hashWriting was cleared by the writer's end
+  EXPECT_EQ(m.size(), 3u);
+}
+
+struct HandlerCalled {
+  std::string message;
+};
+
+TEST_F(MapMisuse, HandlerActionReceivesTheReport) {
+  M m;
+  m.try_emplace(PausingKey(1), 1);
+  set_misuse_handler([](const goro::MapMisuse& i) { throw HandlerCalled{i.message}; });
+  EXPECT_EQ(misuse_action(), MisuseAction::handler);
+  WriterInside w(m, 2);
+  try {
+    (void)m.contains(PausingKey(1));
+    ADD_FAILURE() << "handler not called";
+  } catch (const HandlerCalled& h) {
+    EXPECT_EQ(h.message, "concurrent map read and map write");
+  }
+}
+
+// The default action is Go's: "fatal error: <message>", both parties, exit 2.
+void provoke(int which) {
+  set_misuse_action(MisuseAction::fatal);
+  M m;
+  m.try_emplace(PausingKey(1), 1);
+  WriterInside w(m, 2);
+  if (which == 0) m[PausingKey(3)] = 3;
+  if (which == 1) (void)m.contains(PausingKey(1));
+  if (which == 2)
+    for (auto&& kv : m) (void)kv;
+}
+
+TEST(MapMisuseDeathTest, FatalByDefaultWithGoMessagesAndExitStatus2) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const char* tail =
+      "\n\nmap 0x[0-9a-f]+ goro::Map<goro::.*PausingKey, int> len=1 B=0\n"
+      "\tthis map (write|read|iteration): thread [0-9]+ \\[.*\\]\n"
+      "\tconflicting map write: thread [0-9]+ \\[.*\\] \\(set hashWriting\\)\n";
+  EXPECT_EXIT(provoke(0), ::testing::ExitedWithCode(2),
+              std::string("^fatal error: concurrent map writes") + tail);
+  EXPECT_EXIT(provoke(1), ::testing::ExitedWithCode(2),
+              std::string("^fatal error: concurrent map read and map write") + tail);
+  EXPECT_EXIT(provoke(2), ::testing::ExitedWithCode(2),
+              std::string("^fatal error: concurrent map iteration and map write") + tail);
+}
+
+}  // namespace
+}  // namespace goro
