@@ -72,8 +72,13 @@ def run_cxx(build, args):
     if not exe.is_file():
         raise Error(f"{exe} not found (build the goro_map_bench target first)")
     out = build / "bench" / "map_cxx.json"
+    # Repetitions in random interleaving, reported as medians: one run's
+    # ordering or memory layout must not decide a 3% comparison.
+    reps = 1 if args.quick else args.repetitions
     cmd = [exe, "--benchmark_format=json", f"--benchmark_out={out}",
-           "--benchmark_out_format=json"]
+           "--benchmark_out_format=json", f"--benchmark_repetitions={reps}",
+           "--benchmark_enable_random_interleaving=true",
+           f"--benchmark_min_time={0.1 if args.quick else 0.2}"]
     if args.filter or args.quick:
         # One explicit alternation of the wanted names: Google Benchmark takes
         # a single regex, and "contains SUBSTR but not /1000000" has no
@@ -291,6 +296,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build-dir", required=True, type=Path, metavar="BUILD")
     ap.add_argument("--quick", action="store_true", help="skip n=1000000")
+    ap.add_argument("--repetitions", type=int, default=5, metavar="N",
+                    help="C++ repetitions (random interleaving, median reported; default 5)")
     ap.add_argument("--filter", default="", metavar="SUBSTR",
                     help="only benchmarks whose name contains SUBSTR")
     ap.add_argument("--cxx-json", type=Path, metavar="FILE", help="read C++ results instead of running")
