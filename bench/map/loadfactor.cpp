@@ -54,7 +54,9 @@ Probe probe(const M& m, int64_t key) {
 }  // namespace
 
 int main() {
-  std::printf("| loadFactor | %%overflow | bytes/entry | hitprobe | missprobe | hit compares | miss compares |\n");
+  std::printf(
+      "| loadFactor | %%overflow | bytes/entry | hitprobe | missprobe | hit compares | miss "
+      "compares |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (double lf = 4.0; lf <= 6.5 + 1e-9; lf += 0.5) {
     double ovf = 0, bytes = 0, hit = 0, miss = 0, hitc = 0, missc = 0;
@@ -91,8 +93,8 @@ int main() {
       }
     }
     double samples = kMaps * ((lf * (1 << kB) + 6) / 7);
-    std::printf("| %.2f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f |\n", lf, ovf / kMaps, bytes / kMaps,
-                hit / samples, miss / samples, hitc / samples, missc / samples);
+    std::printf("| %.2f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f |\n", lf, ovf / kMaps,
+                bytes / kMaps, hit / samples, miss / samples, hitc / samples, missc / samples);
   }
   return 0;
 }

@@ -85,9 +85,9 @@ inline int64_t lookup(const M& m, const typename M::key_type& k) {
 }
 
 void set_rate(benchmark::State& st, size_t n) {
-  st.counters["ns_per_op"] = benchmark::Counter(static_cast<double>(n) * 1e-9,
-                                                benchmark::Counter::kIsIterationInvariantRate |
-                                                    benchmark::Counter::kInvert);
+  st.counters["ns_per_op"] = benchmark::Counter(
+      static_cast<double>(n) * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 template <class M>
@@ -139,8 +139,10 @@ void BM_iterate(benchmark::State& st, size_t n) {
   int64_t sum = 0;
   for (auto _ : st) {
     for (auto&& [k, v] : m) {
-      if constexpr (std::is_same_v<typename M::key_type, std::string>) sum += static_cast<int64_t>(k.size()) + v;
-      else sum += k ^ v;
+      if constexpr (std::is_same_v<typename M::key_type, std::string>)
+        sum += static_cast<int64_t>(k.size()) + v;
+      else
+        sum += k ^ v;
     }
   }
   benchmark::DoNotOptimize(sum);
@@ -157,8 +159,10 @@ void register_impl(const char* key, const char* impl) {
       return std::string("map/") + op + "/" + key + "/" + impl + "/" + std::to_string(n);
     };
     benchmark::RegisterBenchmark(name("insert").c_str(), [n](auto& s) { BM_insert<M>(s, n); });
-    benchmark::RegisterBenchmark(name("lookup_hit").c_str(), [n](auto& s) { BM_lookup<M>(s, n, true); });
-    benchmark::RegisterBenchmark(name("lookup_miss").c_str(), [n](auto& s) { BM_lookup<M>(s, n, false); });
+    benchmark::RegisterBenchmark(name("lookup_hit").c_str(),
+                                 [n](auto& s) { BM_lookup<M>(s, n, true); });
+    benchmark::RegisterBenchmark(name("lookup_miss").c_str(),
+                                 [n](auto& s) { BM_lookup<M>(s, n, false); });
     benchmark::RegisterBenchmark(name("erase").c_str(), [n](auto& s) { BM_erase<M>(s, n); });
     benchmark::RegisterBenchmark(name("iterate").c_str(), [n](auto& s) { BM_iterate<M>(s, n); });
   }

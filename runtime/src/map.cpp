@@ -49,8 +49,10 @@ void* alloc_buckets(size_t bytes, size_t align) {
   if (!p) {
     // As in Go, running out of memory inside a map operation is fatal: the
     // write holds hashWriting and the map is mid-update.
-    std::fprintf(stderr, "runtime: out of memory: cannot allocate %zu-byte block\nfatal error: out of memory\n",
-                 bytes);
+    std::fprintf(
+        stderr,
+        "runtime: out of memory: cannot allocate %zu-byte block\nfatal error: out of memory\n",
+        bytes);
     std::_Exit(2);
   }
   if (bytes >= kHugePage) {

@@ -35,7 +35,11 @@ uint64_t init_who() noexcept {
 }
 
 void report_map_misuse(const char* message, const hmap* h, MapOp op) {
-  MapMisuse m{message, h, h ? h->type : nullptr, op, Who{current_who()},
+  MapMisuse m{message,
+              h,
+              h ? h->type : nullptr,
+              op,
+              Who{current_who()},
               Who{h ? h->writer.load(std::memory_order_relaxed) : 0}};
   switch (g_action.load(std::memory_order_relaxed)) {
     case MisuseAction::throw_exception:
@@ -120,8 +124,10 @@ std::string MapMisuse::describe() const {
     s += "unknown";
   } else {
     s += holder.describe();
-    if (holder == victim) s += " (the same party: the flag was cleared under it by another writer)";
-    else s += " (set hashWriting)";
+    if (holder == victim)
+      s += " (the same party: the flag was cleared under it by another writer)";
+    else
+      s += " (set hashWriting)";
   }
   s += "\n";
   return s;

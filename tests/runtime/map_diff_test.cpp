@@ -24,17 +24,25 @@ namespace {
 // Value adapters: make a V from an integer, compare a V with the reference.
 template <class V>
 V make_val(int64_t x) {
-  if constexpr (std::is_same_v<V, std::string>) return "value-" + std::to_string(x);
-  else if constexpr (std::is_same_v<V, std::unique_ptr<int64_t>>) return std::make_unique<int64_t>(x);
-  else if constexpr (std::is_same_v<V, Counted>) return Counted(static_cast<int>(x));
-  else return static_cast<V>(x);
+  if constexpr (std::is_same_v<V, std::string>)
+    return "value-" + std::to_string(x);
+  else if constexpr (std::is_same_v<V, std::unique_ptr<int64_t>>)
+    return std::make_unique<int64_t>(x);
+  else if constexpr (std::is_same_v<V, Counted>)
+    return Counted(static_cast<int>(x));
+  else
+    return static_cast<V>(x);
 }
 template <class V>
 int64_t val_of(const V& v) {
-  if constexpr (std::is_same_v<V, std::string>) return std::stoll(v.substr(6));
-  else if constexpr (std::is_same_v<V, std::unique_ptr<int64_t>>) return *v;
-  else if constexpr (std::is_same_v<V, Counted>) return v.v;
-  else return static_cast<int64_t>(v);
+  if constexpr (std::is_same_v<V, std::string>)
+    return std::stoll(v.substr(6));
+  else if constexpr (std::is_same_v<V, std::unique_ptr<int64_t>>)
+    return *v;
+  else if constexpr (std::is_same_v<V, Counted>)
+    return v.v;
+  else
+    return static_cast<int64_t>(v);
 }
 
 struct Stats {
@@ -137,8 +145,10 @@ void run(Stats& st, uint64_t seed, size_t ops, uint64_t keyspace, K (*mk)(uint64
     }
     bool growing = MapDebugAccess::growing(m);
     if (growing && !wasGrowing) {
-      if (MapDebugAccess::B(m) == lastB) st.sameSizeGrows++;
-      else st.grows++;
+      if (MapDebugAccess::B(m) == lastB)
+        st.sameSizeGrows++;
+      else
+        st.grows++;
     }
     wasGrowing = growing;
     lastB = MapDebugAccess::B(m);

@@ -133,7 +133,8 @@ TEST(MapGrowth, ChurnTriggersSameSizeGrowth) {
     }
   }
   EXPECT_EQ(sameSize, 3);
-  for (int guard = 0; D::growing(m) && guard < 100000; guard++) {  // finish the evacuation, keeping the count
+  for (int guard = 0; D::growing(m) && guard < 100000;
+       guard++) {  // finish the evacuation, keeping the count
     m[next] = 0;
     m.erase(next - 410);
     next++;
@@ -163,7 +164,7 @@ struct OneBucket {
 };
 
 TEST(MapDelete, EmptyOneThenEmptyRestPropagation) {
-  Map<int, int, OneBucket> m(50);  // B=3: one bucket gets all keys
+  Map<int, int, OneBucket> m(50);         // B=3: one bucket gets all keys
   for (int k = 0; k < 12; k++) m[k] = k;  // bucket 0 (8 slots) + one overflow bucket (4)
   auto th = [&](size_t chainpos, int slot) { return D::chain(m, 0)[chainpos].tophash[slot]; };
   ASSERT_EQ(D::chain(m, 0).size(), 2u);

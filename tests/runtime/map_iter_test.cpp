@@ -39,7 +39,8 @@ int64_t fill_mid_growth(M& m, int64_t next, uint8_t minB) {
     m[next] = next;
     next++;
     if (D::growing(m) && D::nevacuate(m) > D::noldbuckets(m) / 2) {
-      while (D::growing(m) && next < limit) m[next] = next, next++;  // too far: take the next growth
+      while (D::growing(m) && next < limit)
+        m[next] = next, next++;  // too far: take the next growth
     }
   }
   EXPECT_LT(next, limit) << "map never reached the requested growth state";

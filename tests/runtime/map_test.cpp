@@ -187,9 +187,9 @@ TEST(Map, TypeDescriptorMatchesLayout) {
   const detail::maptype& t = M::type_descriptor;
   EXPECT_EQ(t.keysize, 8);
   EXPECT_EQ(t.elemsize, 1);
-  EXPECT_EQ(t.keysoff, 8);                 // right after tophash[8]
-  EXPECT_EQ(t.elemsoff, 8 + 64);           // keys packed, then elems: no padding
-  EXPECT_EQ(t.overflowoff, 8 + 64 + 8);    // 80
+  EXPECT_EQ(t.keysoff, 8);               // right after tophash[8]
+  EXPECT_EQ(t.elemsoff, 8 + 64);         // keys packed, then elems: no padding
+  EXPECT_EQ(t.overflowoff, 8 + 64 + 8);  // 80
   EXPECT_EQ(t.bucketsize, 88u);
   EXPECT_EQ(t.keykind, detail::kind::int64);
   EXPECT_EQ(t.elemkind, detail::kind::int8);
@@ -199,7 +199,26 @@ TEST(Map, TypeDescriptorMatchesLayout) {
   EXPECT_EQ(static_cast<const void*>(&D::header(m)), static_cast<const void*>(&m));
   EXPECT_EQ((Map<std::string, double>::type_descriptor.keykind), detail::kind::std_string);
   EXPECT_FALSE((Map<double, int>::type_descriptor.flags & detail::reflexivekey));
-  EXPECT_NE(std::string((Map<std::string, int>::type_descriptor.keyname)).find("string"), std::string::npos);
+  EXPECT_NE(std::string((Map<std::string, int>::type_descriptor.keyname)).find("string"),
+            std::string::npos);
+}
+
+TEST(Map, HeaderLayoutIsTheDocumentedOne) {
+  // docs/map.md draws this layout; out-of-process tools read it.
+  using detail::hmap;
+  EXPECT_EQ(offsetof(hmap, count), 0u);
+  EXPECT_EQ(offsetof(hmap, flags), 8u);
+  EXPECT_EQ(offsetof(hmap, B), 16u);
+  EXPECT_EQ(offsetof(hmap, noverflow), 18u);
+  EXPECT_EQ(offsetof(hmap, hash0), 20u);
+  EXPECT_EQ(offsetof(hmap, buckets), 24u);
+  EXPECT_EQ(offsetof(hmap, oldbuckets), 32u);
+  EXPECT_EQ(offsetof(hmap, nevacuate), 40u);
+  EXPECT_EQ(offsetof(hmap, extra), 48u);
+  EXPECT_EQ(offsetof(hmap, type), 56u);
+  EXPECT_EQ(offsetof(hmap, writer), 64u);
+  EXPECT_EQ(sizeof(hmap), 72u);
+  EXPECT_EQ(sizeof(Map<int64_t, int64_t>), sizeof(hmap));  // empty Hash/Eq take no space
 }
 
 TEST(Map, NaNKeysAreDistinctAsInGo) {

@@ -44,7 +44,9 @@ inline uint64_t mix(uint64_t a, uint64_t b) noexcept {
 inline constexpr uint64_t kMix0 = 0xa0761d6478bd642fULL;  // odd, from wyhash
 inline constexpr uint64_t kMix1 = 0xe7037ed1a0b428dbULL;  // odd, from wyhash
 
-inline uint64_t hash_word(uint64_t x, uint64_t seed) noexcept { return mix(x ^ seed ^ kMix0, kMix1); }
+inline uint64_t hash_word(uint64_t x, uint64_t seed) noexcept {
+  return mix(x ^ seed ^ kMix0, kMix1);
+}
 
 }  // namespace detail
 

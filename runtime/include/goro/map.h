@@ -100,9 +100,15 @@ inline constexpr uintptr_t bucketCntBits = 3;
 inline constexpr uintptr_t bucketCnt = uintptr_t{1} << bucketCntBits;  // slots per bucket
 
 // Maximum average load of a bucket that triggers growth is 6.5, as
-// loadFactorNum/loadFactorDen. Measured for goro (docs/map.md):
-//   loadFactor  %overflow  bytes/entry  hitprobe  missprobe   (8-byte K and V)
-// the same trade-off as Go's table in map.go; 6.5 keeps overflow ~20%.
+// loadFactorNum/loadFactorDen. Measured on goro::Map (bench/map/loadfactor.cpp,
+// 8-byte keys and elems, maximally loaded 2^16-bucket tables):
+//   loadFactor  %overflow  bytes/entry  hitprobe  missprobe  hit/miss compares
+//      4.00        2.12       20.76       3.00      4.00      1.008 / 0.016
+//      5.00        6.79       14.76       3.50      5.00      1.010 / 0.020
+//      6.00       15.28       11.67       4.00      6.00      1.012 / 0.025
+//      6.50       20.88       10.79       4.25      6.51      1.013 / 0.026
+// (Go's map.go table at 6.5: 20.90, 10.79, 4.25, 6.50.) Higher loads trade
+// overflow chains for memory; 6.5 keeps a fifth of buckets chained.
 inline constexpr uintptr_t loadFactorNum = 13;
 inline constexpr uintptr_t loadFactorDen = 2;
 
@@ -112,8 +118,8 @@ inline constexpr size_t maxElemSize = 128;
 
 // Tophash values. Each bucket (with its overflow chain) has either all or
 // none of its slots in the evacuated* states.
-inline constexpr uint8_t emptyRest = 0;       // empty; no non-empty slot at higher index or in overflows
-inline constexpr uint8_t emptyOne = 1;        // empty
+inline constexpr uint8_t emptyRest = 0;  // empty; no non-empty slot at higher index or in overflows
+inline constexpr uint8_t emptyOne = 1;   // empty
 inline constexpr uint8_t evacuatedX = 2;      // moved to first half of larger table
 inline constexpr uint8_t evacuatedY = 3;      // moved to second half of larger table
 inline constexpr uint8_t evacuatedEmpty = 4;  // empty, bucket evacuated
@@ -137,9 +143,16 @@ inline constexpr uintptr_t noCheck = ~uintptr_t{0};
 enum class kind : uint8_t {
   other = 0,
   boolean,
-  int8, int16, int32, int64,
-  uint8, uint16, uint32, uint64,
-  float32, float64,
+  int8,
+  int16,
+  int32,
+  int64,
+  uint8,
+  uint16,
+  uint32,
+  uint64,
+  float32,
+  float64,
   pointer,
   std_string,  // libstdc++ std::string (pointer, size, SSO buffer)
 };
@@ -148,18 +161,18 @@ enum class kind : uint8_t {
 // plus the offsets Go's compiler knows statically). One per instantiation,
 // in static storage; hmap.type points at it.
 struct maptype {
-  uint16_t keysize;      // size of a key slot (sizeof(K), or pointer size if indirect)
-  uint16_t elemsize;     // size of an elem slot
-  uint32_t bucketsize;   // size of a bucket, including tophash and overflow
-  uint16_t keysoff;      // offset of keys[0] in a bucket (Go's dataOffset)
-  uint16_t elemsoff;     // offset of elems[0]
-  uint16_t overflowoff;  // offset of the overflow pointer
-  uint16_t bucketalign;  // alignment of a bucket
-  uint32_t keytypesize;  // sizeof(K) (== keysize unless indirect)
-  uint32_t elemtypesize; // sizeof(V)
-  uint8_t flags;         // indirectkey | indirectelem | reflexivekey
-  kind keykind;          // how to render a key
-  kind elemkind;         // how to render an elem
+  uint16_t keysize;       // size of a key slot (sizeof(K), or pointer size if indirect)
+  uint16_t elemsize;      // size of an elem slot
+  uint32_t bucketsize;    // size of a bucket, including tophash and overflow
+  uint16_t keysoff;       // offset of keys[0] in a bucket (Go's dataOffset)
+  uint16_t elemsoff;      // offset of elems[0]
+  uint16_t overflowoff;   // offset of the overflow pointer
+  uint16_t bucketalign;   // alignment of a bucket
+  uint32_t keytypesize;   // sizeof(K) (== keysize unless indirect)
+  uint32_t elemtypesize;  // sizeof(V)
+  uint8_t flags;          // indirectkey | indirectelem | reflexivekey
+  kind keykind;           // how to render a key
+  kind elemkind;          // how to render an elem
   uint8_t reserved;
   const char* keyname;   // C++ type name of K (compiler-spelled)
   const char* elemname;  // C++ type name of V
@@ -199,7 +212,8 @@ static_assert(offsetof(hmap, count) == 0, "count must be first, as in Go (len re
 // word (27 ns with the checks compiled out). docs/map.md has the table.
 static_assert(offsetof(hmap, B) % 8 == 0 && offsetof(hmap, flags) / 8 != offsetof(hmap, B) / 8,
               "flags must not share an 8-byte word with B/noverflow/hash0");
-static_assert(std::atomic<uint8_t>::is_always_lock_free && std::atomic<uint64_t>::is_always_lock_free,
+static_assert(std::atomic<uint8_t>::is_always_lock_free &&
+                  std::atomic<uint64_t>::is_always_lock_free,
               "flags/writer are read by debuggers as plain integers");
 static_assert(sizeof(std::atomic<uint8_t>) == 1 && sizeof(std::atomic<uint64_t>) == 8,
               "flags/writer have the layout of uint8/uint64 for out-of-process readers");
@@ -279,8 +293,16 @@ inline uint64_t zero_bytes(uint64_t w) { return ~(((w & k7f) + k7f) | w | k7f); 
 inline uint64_t match_top(uint64_t w, uint8_t top) { return zero_bytes(w ^ (kLsb * top)); }
 // match_empty marks the slots that are emptyRest or emptyOne.
 inline uint64_t match_empty(uint64_t w) { return zero_bytes(w & ~kLsb); }
+// live_slots marks the slots holding an entry (tophash >= minTopHash).
+// (b | 0x80) - 5 cannot borrow across bytes and keeps the high bit exactly
+// when b & 0x7f >= 5; or-ing w adds the bytes >= 0x80.
+inline uint64_t live_slots(uint64_t w) {
+  return (((w | (kLsb << 7)) - kLsb * minTopHash) | w) & (kLsb << 7);
+}
 // slot_of returns the index of the lowest marked slot.
-inline unsigned slot_of(uint64_t mask) { return static_cast<unsigned>(std::countr_zero(mask)) >> 3; }
+inline unsigned slot_of(uint64_t mask) {
+  return static_cast<unsigned>(std::countr_zero(mask)) >> 3;
+}
 
 // ---- Type names and kinds ---------------------------------------------------
 
@@ -310,21 +332,31 @@ constexpr const char* type_name() {
 template <class T>
 constexpr kind kind_of() {
   using U = std::remove_cv_t<T>;
-  if constexpr (std::is_same_v<U, bool>) return kind::boolean;
-  else if constexpr (std::is_pointer_v<U>) return kind::pointer;
-  else if constexpr (std::is_same_v<U, float>) return kind::float32;
-  else if constexpr (std::is_same_v<U, double>) return kind::float64;
-  else if constexpr (std::is_same_v<U, std::string>) return kind::std_string;
+  if constexpr (std::is_same_v<U, bool>)
+    return kind::boolean;
+  else if constexpr (std::is_pointer_v<U>)
+    return kind::pointer;
+  else if constexpr (std::is_same_v<U, float>)
+    return kind::float32;
+  else if constexpr (std::is_same_v<U, double>)
+    return kind::float64;
+  else if constexpr (std::is_same_v<U, std::string>)
+    return kind::std_string;
   else if constexpr (std::is_integral_v<U> || std::is_enum_v<U>) {
     using I = typename std::conditional_t<std::is_enum_v<U>, std::underlying_type<U>,
                                           std::type_identity<U>>::type;
     constexpr bool s = std::is_signed_v<I>;
     constexpr size_t n = sizeof(U);
-    if constexpr (n == 1) return s ? kind::int8 : kind::uint8;
-    else if constexpr (n == 2) return s ? kind::int16 : kind::uint16;
-    else if constexpr (n == 4) return s ? kind::int32 : kind::uint32;
-    else if constexpr (n == 8) return s ? kind::int64 : kind::uint64;
-    else return kind::other;
+    if constexpr (n == 1)
+      return s ? kind::int8 : kind::uint8;
+    else if constexpr (n == 2)
+      return s ? kind::int16 : kind::uint16;
+    else if constexpr (n == 4)
+      return s ? kind::int32 : kind::uint32;
+    else if constexpr (n == 8)
+      return s ? kind::int64 : kind::uint64;
+    else
+      return kind::other;
   } else {
     return kind::other;
   }
@@ -342,8 +374,10 @@ class basic_map {
   static_assert(std::is_move_constructible_v<K> && std::is_move_constructible_v<V>,
                 "goro::Map moves keys and values when it grows");
 
-  static constexpr bool kIndirectKey = sizeof(K) > maxKeySize || !std::is_nothrow_move_constructible_v<K>;
-  static constexpr bool kIndirectElem = sizeof(V) > maxElemSize || !std::is_nothrow_move_constructible_v<V>;
+  static constexpr bool kIndirectKey =
+      sizeof(K) > maxKeySize || !std::is_nothrow_move_constructible_v<K>;
+  static constexpr bool kIndirectElem =
+      sizeof(V) > maxElemSize || !std::is_nothrow_move_constructible_v<V>;
   static constexpr bool kReflexiveKey = !std::is_floating_point_v<K>;
   // kWriteNoexcept: no user code run inside a write (Hash, Eq, moves) can
   // throw, so writes need no handler to clear hashWriting on unwinding.
@@ -352,7 +386,8 @@ class basic_map {
       noexcept(seeded_hash(std::declval<const Hash&>(), std::declval<const K&>(), 0)) &&
       (std::is_same_v<Eq, std::equal_to<K>>
            ? noexcept(std::declval<const K&>() == std::declval<const K&>())
-           : noexcept(std::declval<const Eq&>()(std::declval<const K&>(), std::declval<const K&>())));
+           : noexcept(
+                 std::declval<const Eq&>()(std::declval<const K&>(), std::declval<const K&>())));
   using KeySlot = std::conditional_t<kIndirectKey, K*, K>;
   using ElemSlot = std::conditional_t<kIndirectElem, V*, V>;
 
@@ -361,7 +396,8 @@ class basic_map {
   static constexpr size_t keysoff = align_up(bucketCnt, alignof(KeySlot));
   static constexpr size_t elemsoff = align_up(keysoff + bucketCnt * keysize, alignof(ElemSlot));
   static constexpr size_t overflowoff = align_up(elemsoff + bucketCnt * elemsize, alignof(void*));
-  static constexpr size_t bucketalign = std::max({alignof(KeySlot), alignof(ElemSlot), alignof(void*)});
+  static constexpr size_t bucketalign =
+      std::max({alignof(KeySlot), alignof(ElemSlot), alignof(void*)});
   static constexpr size_t bucketsize = align_up(overflowoff + sizeof(void*), bucketalign);
   static_assert(bucketsize <= UINT32_MAX, "bucket too large");
 
@@ -377,13 +413,22 @@ class basic_map {
 
   // type_descriptor is this instantiation's maptype (hmap.type points here).
   static constexpr maptype type_descriptor = {
-      keysize, elemsize, static_cast<uint32_t>(bucketsize),
-      keysoff, elemsoff, overflowoff, bucketalign,
-      sizeof(K), sizeof(V),
+      keysize,
+      elemsize,
+      static_cast<uint32_t>(bucketsize),
+      keysoff,
+      elemsoff,
+      overflowoff,
+      bucketalign,
+      sizeof(K),
+      sizeof(V),
       static_cast<uint8_t>((kIndirectKey ? indirectkey : 0) | (kIndirectElem ? indirectelem : 0) |
                            (kReflexiveKey ? reflexivekey : 0)),
-      kind_of<K>(), kind_of<V>(), 0,
-      type_name<K>(), type_name<V>(),
+      kind_of<K>(),
+      kind_of<V>(),
+      0,
+      type_name<K>(),
+      type_name<V>(),
   };
 
  private:
@@ -501,9 +546,8 @@ class basic_map {
 
   // get is Go's `v, ok := m[k]`: a copy of the value (or V{}) and whether
   // the key was present. Never inserts.
-  std::pair<V, bool> get(const K& key) const
-    requires std::is_copy_constructible_v<V> && std::is_default_constructible_v<V>
-  {
+  std::pair<V, bool> get(const K& key)
+      const requires std::is_copy_constructible_v<V> && std::is_default_constructible_v<V> {
     Slot s = lookup(key);
     if (!s.b) return {V{}, false};
     return {elem_at(s.b, s.i), true};
@@ -522,9 +566,7 @@ class basic_map {
   // operator[] returns the value for key, inserting a value-initialized V
   // (Go's zero value) if absent. The reference is invalidated by any insert.
   V& operator[](const K& key) { return *assign(key, copy_key(key), make_zero()).first.elem; }
-  V& operator[](K&& key) {
-    return *assign(key, move_key(key), make_zero()).first.elem;
-  }
+  V& operator[](K&& key) { return *assign(key, move_key(key), make_zero()).first.elem; }
 
   // try_emplace inserts V(args...) if key is absent; never overwrites.
   template <class... Args>
@@ -533,8 +575,7 @@ class basic_map {
   }
   template <class... Args>
   std::pair<iterator, bool> try_emplace(K&& key, Args&&... args) {
-    return to_iter(
-        assign(key, move_key(key), make_elem(std::forward<Args>(args)...)));
+    return to_iter(assign(key, move_key(key), make_elem(std::forward<Args>(args)...)));
   }
 
   // insert inserts kv if its key is absent (std::unordered_map semantics).
@@ -595,8 +636,9 @@ class basic_map {
   hasher hash_function() const { return hasher_; }
   key_equal key_eq() const { return eq_; }
 
-  friend bool operator==(const basic_map& a, const basic_map& b)
-    requires requires(const V& x) { x == x; }
+  friend bool operator==(const basic_map& a, const basic_map& b) requires requires(const V& x) {
+    x == x;
+  }
   {
     if (a.size() != b.size()) return false;
     for (auto&& [k, v] : a) {
@@ -656,12 +698,16 @@ class basic_map {
   static char* keyslot(char* b, uintptr_t i) { return b + keysoff + i * keysize; }
   static char* elemslot(char* b, uintptr_t i) { return b + elemsoff + i * elemsize; }
   static K& key_at(char* b, uintptr_t i) {
-    if constexpr (kIndirectKey) return **std::launder(reinterpret_cast<K**>(keyslot(b, i)));
-    else return *std::launder(reinterpret_cast<K*>(keyslot(b, i)));
+    if constexpr (kIndirectKey)
+      return **std::launder(reinterpret_cast<K**>(keyslot(b, i)));
+    else
+      return *std::launder(reinterpret_cast<K*>(keyslot(b, i)));
   }
   static V& elem_at(char* b, uintptr_t i) {
-    if constexpr (kIndirectElem) return **std::launder(reinterpret_cast<V**>(elemslot(b, i)));
-    else return *std::launder(reinterpret_cast<V*>(elemslot(b, i)));
+    if constexpr (kIndirectElem)
+      return **std::launder(reinterpret_cast<V**>(elemslot(b, i)));
+    else
+      return *std::launder(reinterpret_cast<V*>(elemslot(b, i)));
   }
   static char* overflow(const char* b) {
     char* o;
@@ -673,31 +719,41 @@ class basic_map {
 
   template <class F>
   static void construct_key(char* slot, F&& make) {
-    if constexpr (kIndirectKey) ::new (slot) K*(new K(make()));
-    else ::new (slot) K(make());
+    if constexpr (kIndirectKey)
+      ::new (slot) K*(new K(make()));
+    else
+      ::new (slot) K(make());
   }
   template <class F>
   static void construct_elem(char* slot, F&& make) {
-    if constexpr (kIndirectElem) ::new (slot) V*(new V(make()));
-    else ::new (slot) V(make());
+    if constexpr (kIndirectElem)
+      ::new (slot) V*(new V(make()));
+    else
+      ::new (slot) V(make());
   }
   static void destroy_key(char* slot) {
-    if constexpr (kIndirectKey) delete *std::launder(reinterpret_cast<K**>(slot));
-    else std::destroy_at(std::launder(reinterpret_cast<K*>(slot)));
+    if constexpr (kIndirectKey)
+      delete *std::launder(reinterpret_cast<K**>(slot));
+    else
+      std::destroy_at(std::launder(reinterpret_cast<K*>(slot)));
   }
   static void destroy_elem(char* slot) {
-    if constexpr (kIndirectElem) delete *std::launder(reinterpret_cast<V**>(slot));
-    else std::destroy_at(std::launder(reinterpret_cast<V*>(slot)));
+    if constexpr (kIndirectElem)
+      delete *std::launder(reinterpret_cast<V**>(slot));
+    else
+      std::destroy_at(std::launder(reinterpret_cast<V*>(slot)));
   }
   // relocate moves slot src's key/elem into dst (both slots) and ends src's.
   static void relocate(char* dk, char* de, char* sk, char* se) noexcept {
-    if constexpr (kIndirectKey) std::memcpy(dk, sk, sizeof(K*));
+    if constexpr (kIndirectKey)
+      std::memcpy(dk, sk, sizeof(K*));
     else {
       K* s = std::launder(reinterpret_cast<K*>(sk));
       ::new (dk) K(std::move(*s));
       std::destroy_at(s);
     }
-    if constexpr (kIndirectElem) std::memcpy(de, se, sizeof(V*));
+    if constexpr (kIndirectElem)
+      std::memcpy(de, se, sizeof(V*));
     else {
       V* s = std::launder(reinterpret_cast<V*>(se));
       ::new (de) V(std::move(*s));
@@ -831,7 +887,8 @@ class basic_map {
       uint64_t w = load_tophash(b);
       for (uint64_t m = match_top(w, top); m; m &= m - 1) {
         unsigned i = slot_of(m);
-        if (eq_(key, key_at(b, i))) [[likely]] return {b, i};
+        if (eq_(key, key_at(b, i))) [[likely]]
+          return {b, i};
       }
       if (zero_bytes(w)) break;  // an emptyRest slot: nothing further in this chain
     }
@@ -856,7 +913,7 @@ class basic_map {
   std::pair<Placed, bool> assign(const K& key, MakeKey&& mk, MakeElem&& me) {
     uintptr_t hash = hash_of(key);  // before hashWriting: a throwing hasher wrote nothing
     begin_write();
-    if constexpr (kWriteNoexcept && noexcept(mk()) && noexcept(me())) {
+    if constexpr (kWriteNoexcept&& noexcept(mk())&& noexcept(me())) {
       auto r = mapassign(key, hash, mk, me);
       end_write();
       return r;
@@ -907,7 +964,8 @@ class basic_map {
 
     // Did not find mapping for key. If we hit the max load factor or have too
     // many overflow buckets, and are not already growing, start growing.
-    if (!growing() && (overLoadFactor(h_.count + 1, h_.B) || tooManyOverflowBuckets(h_.noverflow, h_.B))) {
+    if (!growing() &&
+        (overLoadFactor(h_.count + 1, h_.B) || tooManyOverflowBuckets(h_.noverflow, h_.B))) {
       hashGrow(overLoadFactor(h_.count + 1, h_.B));
       goto again;  // growing the table invalidates everything, so try again
     }
@@ -1017,8 +1075,10 @@ class basic_map {
     uintptr_t base = bucketShift(b);
     uintptr_t n = nbucketsFor(b);
     void* arr = dirty;
-    if (dirty) std::memset(dirty, 0, n * bucketsize);
-    else arr = alloc_buckets(n * bucketsize, bucketalign);
+    if (dirty)
+      std::memset(dirty, 0, n * bucketsize);
+    else
+      arr = alloc_buckets(n * bucketsize, bucketalign);
     void* next = nullptr;
     if (base != n) {
       next = bucket(arr, base);
@@ -1074,7 +1134,8 @@ class basic_map {
     uint8_t f = flags();
     if (!bigger) f |= sameSizeGrow;
     void* oldbuckets = h_.buckets;
-    auto [newbuckets, next] = makeBucketArray(static_cast<uint8_t>(h_.B + (bigger ? 1 : 0)), nullptr);
+    auto [newbuckets, next] =
+        makeBucketArray(static_cast<uint8_t>(h_.B + (bigger ? 1 : 0)), nullptr);
     uint8_t nf = f & ~(detail::iterator | oldIterator);
     if (f & detail::iterator) nf |= oldIterator;
     h_.B += bigger ? 1 : 0;
@@ -1103,8 +1164,8 @@ class basic_map {
     uintptr_t newbit = noldbuckets();
     if (!evacuated(b)) {
       struct evacDst {
-        char* b;      // current destination bucket
-        unsigned i;   // key/elem index into b
+        char* b;     // current destination bucket
+        unsigned i;  // key/elem index into b
       } xy[2];
       xy[0] = {bucket(h_.buckets, oldbucket), 0};
       bool same = isSameSizeGrow();
@@ -1194,8 +1255,8 @@ class basic_map {
   }
 
   static void destroy_chain_entries(char* b) {
-    if constexpr (std::is_trivially_destructible_v<KeySlot> && std::is_trivially_destructible_v<ElemSlot> &&
-                  !kIndirectKey && !kIndirectElem) {
+    if constexpr (std::is_trivially_destructible_v<KeySlot> &&
+                  std::is_trivially_destructible_v<ElemSlot> && !kIndirectKey && !kIndirectElem) {
       (void)b;
     } else {
       for (; b; b = overflow(b)) {
@@ -1211,7 +1272,8 @@ class basic_map {
 
   void destroy_entries() {
     if (h_.buckets)
-      for (uintptr_t i = 0, n = bucketShift(h_.B); i < n; i++) destroy_chain_entries(bucket(h_.buckets, i));
+      for (uintptr_t i = 0, n = bucketShift(h_.B); i < n; i++)
+        destroy_chain_entries(bucket(h_.buckets, i));
     if (h_.oldbuckets)
       for (uintptr_t i = 0, n = noldbuckets(); i < n; i++) {
         char* b = bucket(h_.oldbuckets, i);
@@ -1253,9 +1315,19 @@ class basic_map {
     // A const_iterator can be made from an iterator.
     template <bool C = Const, class = std::enable_if_t<C>>
     iter(const iter<false>& o)  // NOLINT(google-explicit-constructor)
-        : h_(o.h_), m_(o.m_), key_(o.key_), elem_(o.elem_), buckets_(o.buckets_), bptr_(o.bptr_),
-          startBucket_(o.startBucket_), bucket_(o.bucket_), checkBucket_(o.checkBucket_),
-          offset_(o.offset_), B_(o.B_), i_(o.i_), wrapped_(o.wrapped_) {}
+        : h_(o.h_),
+          m_(o.m_),
+          key_(o.key_),
+          elem_(o.elem_),
+          buckets_(o.buckets_),
+          bptr_(o.bptr_),
+          startBucket_(o.startBucket_),
+          bucket_(o.bucket_),
+          checkBucket_(o.checkBucket_),
+          offset_(o.offset_),
+          B_(o.B_),
+          i_(o.i_),
+          wrapped_(o.wrapped_) {}
 
     reference operator*() const { return {*key_, *elem_}; }
     pointer operator->() const { return pointer{**this}; }
@@ -1366,6 +1438,28 @@ class basic_map {
           }
           i = 0;
         }
+        if (checkBucket == noCheck) {
+          // A bucket of the current array: no evacuated states, no filter.
+          // Find the next live slot in the rotated order (i + offset) & 7
+          // with one SWAR step: rotating the live-slot mask right by offset
+          // bytes puts slot (j + offset) & 7 at byte j.
+          uint64_t rot = std::rotr(live_slots(load_tophash(b)), offset_ * 8);
+          rot &= i < bucketCnt ? ~uint64_t{0} << (i * 8) : 0;
+          if (rot) {
+            uintptr_t j = slot_of(rot);
+            uintptr_t offi = (j + offset_) & (bucketCnt - 1);
+            key_ = &key_at(b, offi);
+            elem_ = &elem_at(b, offi);
+            bucket_ = bucket;
+            bptr_ = b;
+            i_ = static_cast<uint8_t>(j + 1);
+            checkBucket_ = checkBucket;
+            return;
+          }
+          b = overflow(b);
+          i = 0;
+          continue;
+        }
         const uint8_t* th = tophashes(b);
         for (; i < bucketCnt; i++) {
           uintptr_t offi = (i + offset_) & (bucketCnt - 1);
@@ -1400,8 +1494,8 @@ class basic_map {
     const map_t* m_ = nullptr;
     const K* key_ = nullptr;  // current entry; null at end (Go: it.key == nil)
     elem_t* elem_ = nullptr;
-    char* buckets_ = nullptr;  // bucket array at iterator initialization
-    char* bptr_ = nullptr;     // current bucket
+    char* buckets_ = nullptr;    // bucket array at iterator initialization
+    char* bptr_ = nullptr;       // current bucket
     uintptr_t startBucket_ = 0;  // bucket iteration started at
     uintptr_t bucket_ = 0;       // next bucket to visit
     uintptr_t checkBucket_ = noCheck;
@@ -1411,7 +1505,8 @@ class basic_map {
     bool wrapped_ = false;  // already wrapped around from end of bucket array to beginning
   };
 
-  mutable hmap h_;  // first member: &map == &map.h_ (tools rely on it). mutable: iterators set flags.
+  mutable hmap
+      h_;  // first member: &map == &map.h_ (tools rely on it). mutable: iterators set flags.
   [[no_unique_address]] Hash hasher_;
   [[no_unique_address]] Eq eq_;
 };

@@ -119,7 +119,6 @@ class MapDebugAccess {
     for (uintptr_t i = 0; i < detail::bucketShift(m.h_.B); i++) n += chain(m, i).size() - 1;
     return n;
   }
-
 };
 
 }  // namespace goro

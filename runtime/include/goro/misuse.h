@@ -61,12 +61,12 @@ struct Who {
 
 // MapMisuse describes one detected misuse.
 struct MapMisuse {
-  const char* message;              // Go's text, e.g. "concurrent map writes"
-  const void* map;                  // address of the goro::Map (== its hmap)
-  const detail::maptype* type;      // the map's type descriptor
-  MapOp op;                         // what the victim was doing
-  Who victim;                       // who noticed
-  Who holder;                       // who had set hashWriting (may be empty)
+  const char* message;          // Go's text, e.g. "concurrent map writes"
+  const void* map;              // address of the goro::Map (== its hmap)
+  const detail::maptype* type;  // the map's type descriptor
+  MapOp op;                     // what the victim was doing
+  Who victim;                   // who noticed
+  Who holder;                   // who had set hashWriting (may be empty)
   // describe renders the report as printed after "fatal error: <message>".
   std::string describe() const;
 };
@@ -114,8 +114,8 @@ inline uint64_t current_who() noexcept {
 // normally (it exits, throws, or the handler does; a handler that returns
 // ends the program as in fatal mode). Cold, out of line. [[noreturn]] lets
 // the map's fast paths keep header fields in registers across the check.
-[[noreturn, gnu::cold, gnu::noinline]] void report_map_misuse(const char* message,
-                                                              const hmap* h, MapOp op);
+[[noreturn, gnu::cold, gnu::noinline]] void report_map_misuse(const char* message, const hmap* h,
+                                                              MapOp op);
 
 }  // namespace detail
 }  // namespace goro
