@@ -163,10 +163,14 @@ void register_impl(const char* key, const char* impl) {
     auto* ins =
         benchmark::RegisterBenchmark(name("insert").c_str(), [n](auto& s) { BM_insert<M>(s, n); });
     if (n >= 1000000) ins->MinTime(1.5);
-    benchmark::RegisterBenchmark(name("lookup_hit").c_str(),
-                                 [n](auto& s) { BM_lookup<M>(s, n, true); });
-    benchmark::RegisterBenchmark(name("lookup_miss").c_str(),
-                                 [n](auto& s) { BM_lookup<M>(s, n, false); });
+    auto* hit = benchmark::RegisterBenchmark(name("lookup_hit").c_str(),
+                                             [n](auto& s) { BM_lookup<M>(s, n, true); });
+    auto* miss = benchmark::RegisterBenchmark(name("lookup_miss").c_str(),
+                                              [n](auto& s) { BM_lookup<M>(s, n, false); });
+    if (n >= 1000000) {
+      hit->MinTime(1.0);
+      miss->MinTime(1.0);
+    }
     benchmark::RegisterBenchmark(name("erase").c_str(), [n](auto& s) { BM_erase<M>(s, n); });
     benchmark::RegisterBenchmark(name("iterate").c_str(), [n](auto& s) { BM_iterate<M>(s, n); });
   }

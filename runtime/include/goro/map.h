@@ -57,6 +57,14 @@
 //     owned through their chains (freed by walking them), not by GC slices.
 //   * Bucket arrays are not rounded to malloc size classes, so their extent is
 //     a pure function of B: 2^B + (B >= 4 ? 2^(B-4) : 0) buckets.
+//   * `flags` sits alone in its 8-byte word (Go packs it with B, noverflow
+//     and hash0): the byte stores of every write would otherwise block store
+//     forwarding to those fields and serialize cache misses (see hmap).
+//   * Tophash bytes are matched eight at a time (SWAR on one word) for
+//     lookups, inserts, deletes and iteration; the states are Go's.
+//   * Running out of memory inside a write is fatal, as in Go, so a write
+//     never unwinds half-done; user code that may throw (Hash, Eq,
+//     constructors) clears hashWriting on its way out.
 //
 // Concurrency: none. Like Go's maps, goro::Map must not be used by several
 // threads/goroutines at once if any of them writes. Misuse is detected
@@ -875,6 +883,22 @@ class basic_map {
     return b;
   }
 
+  // prefetch_bucket requests the rest of a small bucket together with its
+  // tophash line. A hit reads the tophash line, then its key's and its
+  // elem's lines; fetched together they cost one memory latency, not two.
+  // Only for buckets of at most 3 lines: for wider ones the extra traffic
+  // costs misses more than it saves hits. Measured, 1M entries, medians:
+  //                      hit int64  miss int64  hit string  miss string
+  //   no prefetch           14.3       10.8        108.1       28.0
+  //   all bucket lines      11.6       11.2        102.8       37.6
+  static void prefetch_bucket(const char* b) {
+    if constexpr (bucketsize <= 3 * 64) {
+      for (size_t off = 64; off < bucketsize; off += 64) __builtin_prefetch(b + off);
+    } else {
+      (void)b;
+    }
+  }
+
   Slot lookup(const K& key) const { return lookup_hashed(key, nullptr, nullptr); }
 
   Slot lookup_hashed(const K& key, uintptr_t* hash_out, bool* in_old) const {
@@ -883,7 +907,9 @@ class basic_map {
     uintptr_t hash = hash_of(key);
     if (hash_out) *hash_out = hash;
     uint8_t top = tophash(hash);
-    for (char* b = bucket_for(hash, in_old); b; b = overflow(b)) {
+    char* b0 = bucket_for(hash, in_old);
+    prefetch_bucket(b0);
+    for (char* b = b0; b; b = overflow(b)) {
       uint64_t w = load_tophash(b);
       for (uint64_t m = match_top(w, top); m; m &= m - 1) {
         unsigned i = slot_of(m);
