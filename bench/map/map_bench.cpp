@@ -150,7 +150,7 @@ void BM_iterate(benchmark::State& st, size_t n) {
 }
 
 template <class K>
-using GoroNoCheck = goro::detail::basic_map<K, int64_t, goro::Hash<K>, std::equal_to<K>, false>;
+using GoroNoCheck = goro::detail::basic_map<K, int64_t, goro::Hash<K>, goro::Equal<K>, false>;
 
 template <class M>
 void register_impl(const char* key, const char* impl) {

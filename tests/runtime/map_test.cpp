@@ -221,6 +221,23 @@ TEST(Map, HeaderLayoutIsTheDocumentedOne) {
   EXPECT_EQ(sizeof(Map<int64_t, int64_t>), sizeof(hmap));  // empty Hash/Eq take no space
 }
 
+TEST(Map, HeterogeneousLookupForStringKeys) {
+  Map<std::string, int> m;
+  m["a-key-longer-than-the-small-string-buffer"] = 1;
+  std::string_view sv = "a-key-longer-than-the-small-string-buffer";
+  EXPECT_TRUE(m.contains(sv));
+  EXPECT_TRUE(m.contains("a-key-longer-than-the-small-string-buffer"));
+  EXPECT_EQ(m.find(sv)->second, 1);
+  EXPECT_EQ(m.get(sv), std::make_pair(1, true));
+  EXPECT_EQ(m.get("nope"), std::make_pair(0, false));
+  EXPECT_EQ(m.at(sv), 1);
+  EXPECT_EQ(m.count("nope"), 0u);
+  EXPECT_EQ(m.erase(sv), 1u);
+  EXPECT_TRUE(m.empty());
+  static_assert(std::is_same_v<Map<std::string, int>::key_equal, std::equal_to<>>);
+  static_assert(std::is_same_v<Map<int, int>::key_equal, std::equal_to<int>>);
+}
+
 TEST(Map, NaNKeysAreDistinctAsInGo) {
   Map<double, int> m;
   double nan = std::numeric_limits<double>::quiet_NaN();

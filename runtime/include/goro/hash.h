@@ -83,6 +83,20 @@ struct Hash<std::string_view> {
 template <>
 struct Hash<std::string> : Hash<std::string_view> {};
 
+// Equal<K> is goro::Map's default key equality: std::equal_to<K>, except
+// for strings, where it is the transparent std::equal_to<> so that lookups
+// by std::string_view or const char* need no temporary std::string.
+template <class K>
+struct EqualSelect {
+  using type = std::equal_to<K>;
+};
+template <>
+struct EqualSelect<std::string> {
+  using type = std::equal_to<>;
+};
+template <class K>
+using Equal = typename EqualSelect<K>::type;
+
 namespace detail {
 
 // seeded_hash calls a seeded hasher directly and mixes a plain one.

@@ -387,6 +387,10 @@ class basic_map {
   static constexpr bool kIndirectElem =
       sizeof(V) > maxElemSize || !std::is_nothrow_move_constructible_v<V>;
   static constexpr bool kReflexiveKey = !std::is_floating_point_v<K>;
+  // kHeterogeneous: lookups accept any key-like type Q (Hash and Eq both
+  // declare is_transparent, as abseil's and the standard's conventions have it).
+  static constexpr bool kHeterogeneous = requires { typename Hash::is_transparent; }
+  &&requires { typename Eq::is_transparent; };
   // kWriteNoexcept: no user code run inside a write (Hash, Eq, moves) can
   // throw, so writes need no handler to clear hashWriting on unwinding.
   // (Bucket allocation failure is fatal, as in Go: see alloc_buckets.)
@@ -548,9 +552,23 @@ class basic_map {
   // a traversal of the whole map (use begin() for that).
   iterator find(const K& key) { return find_impl<iterator>(key); }
   const_iterator find(const K& key) const { return find_impl<const_iterator>(key); }
+  // Heterogeneous lookup (when Hash and Eq are both transparent, as the
+  // defaults for std::string keys are): m.find("abc") or a std::string_view
+  // finds a std::string key without building a temporary std::string. The
+  // same holds for contains, count, get, at and erase.
+  template <class Q>
+  requires kHeterogeneous iterator find(const Q& key) { return find_impl<iterator>(key); }
+  template <class Q>
+  requires kHeterogeneous const_iterator find(const Q& key)
+  const { return find_impl<const_iterator>(key); }
 
   bool contains(const K& key) const { return lookup(key).b != nullptr; }
+  template <class Q>
+  requires kHeterogeneous bool contains(const Q& key) const { return lookup(key).b != nullptr; }
   size_t count(const K& key) const { return contains(key) ? 1 : 0; }
+  template <class Q>
+  requires kHeterogeneous size_t count(const Q& key)
+  const { return contains(key) ? 1 : 0; }
 
   // get is Go's `v, ok := m[k]`: a copy of the value (or V{}) and whether
   // the key was present. Never inserts.
@@ -567,6 +585,24 @@ class basic_map {
     Slot s = lookup(key);
     if (!s.b) throw std::out_of_range("goro::Map::at: key not found");
     return elem_at(s.b, s.i);
+  }
+  template <class Q>
+  requires kHeterogeneous && std::is_copy_constructible_v<V> && std::is_default_constructible_v<V>
+      std::pair<V, bool> get(const Q& key)
+  const {
+    Slot s = lookup(key);
+    if (!s.b) return {V{}, false};
+    return {elem_at(s.b, s.i), true};
+  }
+  template <class Q>
+  requires kHeterogeneous const V& at(const Q& key) const {
+    Slot s = lookup(key);
+    if (!s.b) throw std::out_of_range("goro::Map::at: key not found");
+    return elem_at(s.b, s.i);
+  }
+  template <class Q>
+  requires kHeterogeneous V& at(const Q& key) {
+    return const_cast<V&>(std::as_const(*this).at(key));
   }
 
   // ---- Modifiers ----
@@ -609,6 +645,8 @@ class basic_map {
   // Safe during iteration: it never moves other entries while an iterator
   // may be live.
   size_t erase(const K& key) { return mapdelete(key); }
+  template <class Q>
+  requires kHeterogeneous size_t erase(const Q& key) { return mapdelete(key); }
   // erase(it) removes it's entry; `it` is then invalid (copy the key first if needed).
   void erase(const_iterator it) { mapdelete(*it.key_); }
   void erase(iterator it) { mapdelete(*it.key_); }
@@ -903,9 +941,13 @@ class basic_map {
     }
   }
 
-  Slot lookup(const K& key) const { return lookup_hashed(key, nullptr, nullptr); }
+  template <class Q>
+  Slot lookup(const Q& key) const {
+    return lookup_hashed(key, nullptr, nullptr);
+  }
 
-  Slot lookup_hashed(const K& key, uintptr_t* hash_out, bool* in_old) const {
+  template <class Q>
+  Slot lookup_hashed(const Q& key, uintptr_t* hash_out, bool* in_old) const {
     if (h_.count == 0) return {};
     check_read(MapOp::read);
     uintptr_t hash = hash_of(key);
@@ -925,8 +967,8 @@ class basic_map {
     return {};
   }
 
-  template <class It>
-  It find_impl(const K& key) const {
+  template <class It, class Q>
+  It find_impl(const Q& key) const {
     uintptr_t hash = 0;
     bool in_old = false;
     Slot s = lookup_hashed(key, &hash, &in_old);
@@ -1023,7 +1065,8 @@ class basic_map {
 
   // ---- mapdelete ----
 
-  size_t mapdelete(const K& key) {
+  template <class Q>
+  size_t mapdelete(const Q& key) {
     if (h_.count == 0) return 0;
     uintptr_t hash = hash_of(key);
     begin_write();
@@ -1043,7 +1086,8 @@ class basic_map {
     }
   }
 
-  size_t mapdelete_hashed(const K& key, uintptr_t hash) {
+  template <class Q>
+  size_t mapdelete_hashed(const Q& key, uintptr_t hash) {
     uintptr_t bi = hash & bucketMask(h_.B);
     // Go evacuates here (growWork). goro skips it while an iterator may be
     // live, because evacuation moves entries under the iterator (see top).
@@ -1550,7 +1594,7 @@ class basic_map {
 // not produced later; every other entry exactly once). Inserting a new key
 // while iterating is not: goro reports it when the insert moved entries.
 // References to values are invalidated by any insert (entries move on growth).
-template <class K, class V, class Hash = goro::Hash<K>, class Eq = std::equal_to<K>>
+template <class K, class V, class Hash = goro::Hash<K>, class Eq = goro::Equal<K>>
 class Map : public detail::basic_map<K, V, Hash, Eq, true> {
   using base = detail::basic_map<K, V, Hash, Eq, true>;
 
