@@ -921,21 +921,23 @@ class basic_map {
     return b;
   }
 
-  // prefetch_bucket requests the rest of a small bucket together with its
-  // tophash line. A hit reads the tophash line, then its key's and its
-  // elem's lines; fetched together they cost one memory latency, not two.
-  // Only for buckets of at most 3 lines: for wider ones the extra traffic
-  // costs misses more than it saves hits. Measured, 1M entries, medians of
-  // 3 interleaved repetitions (ns):
-  //                      hit int64  miss int64  hit string  miss string
-  //   no prefetch           14.3       10.8        108.1       28.0
-  //   all bucket lines      11.6       11.2        102.8       37.6
-  // A later A/B on a noisier machine (std::unordered_map itself 25-28 ns
-  // instead of 21-23) could not separate none / line 1 only / all lines for
-  // int64 hits (15.2 / 15.0-17.1 / 15.4-17.6): the gain is real but small.
+  // prefetch_bucket requests the second cache line of a small bucket
+  // together with its tophash line. A hit reads the tophash line, then its
+  // key's line and its elem's line; in Go's layout an 8-byte key and its
+  // elem are exactly 64 bytes apart, so for most slots that is the tophash
+  // line plus the next one. Fetching the next one early makes a hit cost one
+  // memory latency instead of two; fetching every line of the bucket spends
+  // miss-handling buffers on lines few hits need. Only for buckets of 2-3
+  // lines (wider ones, e.g. std::string keys, lost more on misses than they
+  // gained). Measured, 1M int64 entries, two alternating rounds on the same
+  // (noisy) machine, ns and ratio std/goro within each run:
+  //                      hit goro   std/goro     miss goro
+  //   no prefetch       17.8, 16.3  1.45, 1.58   11.2, 11.6
+  //   next line only    14.1, 14.8  1.93, 1.68   12.2, 13.0
+  //   all bucket lines  15.9, 17.9  1.72, 1.66   12.5, 13.6
   static void prefetch_bucket(const char* b) {
-    if constexpr (bucketsize <= 3 * 64) {
-      for (size_t off = 64; off < bucketsize; off += 64) __builtin_prefetch(b + off);
+    if constexpr (bucketsize > 64 && bucketsize <= 3 * 64) {
+      __builtin_prefetch(b + 64);
     } else {
       (void)b;
     }
