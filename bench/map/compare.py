@@ -279,6 +279,15 @@ def targets(data):
         ok = r <= limit if cmp == "<=" else r >= limit
         out.append(f"{'PASS' if ok else 'FAIL'}  {label}: {r:.2f} "
                    f"({num} {a:.1f} ns, {'Go' if den == 'go' else den} {b:.1f} ns)")
+    # "1M lookups" against std, as hits and misses together (geometric mean).
+    hs, ms = ratio(cell("lookup_hit", "std"), cell("lookup_hit", "goro")), \
+        ratio(cell("lookup_miss", "std"), cell("lookup_miss", "goro"))
+    label = "lookups (hit and miss) int64 1M std/goro >= 2.00, geometric mean"
+    if hs is None or ms is None:
+        out.append(f"n/a   {label}")
+    else:
+        g = math.sqrt(hs * ms)
+        out.append(f"{'PASS' if g >= 2.0 else 'FAIL'}  {label}: {g:.2f} (hit {hs:.2f}, miss {ms:.2f})")
     costs = [((ratio(d["goro"], d["goro_nocheck"]) - 1) * 100, f"{op}/{key}/{n}")
              for (op, key, n), d in data.items()
              if op in ("lookup_hit", "lookup_miss", "insert")
