@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -178,8 +179,15 @@ TEST(Map, CustomUnseededHasherIsMixed) {
   Map<int, int, IdentityHash> m;
   for (int i = 0; i < 10000; i++) m[i] = i;
   EXPECT_EQ(m.size(), 10000u);
-  // Identity std::hash would put every key in tophash 5; mixing spreads them.
-  EXPECT_LT(D::overflow_buckets(m), D::B(m) > 4 ? (size_t{1} << D::B(m)) / 2 : 8u);
+  // An unmixed identity hash of small ints has top byte 0: every tophash
+  // would be 5 (minTopHash) and the tophash filter useless. Mixed with the
+  // seed, the top bytes spread over (almost) all 251 possible values.
+  std::set<uint8_t> tops;
+  for (uintptr_t b = 0; b < (uintptr_t{1} << D::B(m)); b++)
+    for (const auto& bucket : D::chain(m, b))
+      for (uint8_t t : bucket.tophash)
+        if (t >= detail::minTopHash) tops.insert(t);
+  EXPECT_GT(tops.size(), 200u);
 }
 
 TEST(Map, TypeDescriptorMatchesLayout) {
