@@ -1,6 +1,9 @@
 // goro/goro.h — the goro runtime's umbrella header.
 #pragma once
 
+#include "goro/chan.h"
 #include "goro/hash.h"
 #include "goro/map.h"
 #include "goro/misuse.h"
+#include "goro/panic.h"
+#include "goro/sched.h"

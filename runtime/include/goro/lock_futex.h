@@ -1,0 +1,66 @@
+// goro/lock_futex.h — the runtime's internal lock and sleep primitives
+// (Go: runtime/lock_futex.go).
+//
+// detail::mutex guards channels, wait queues and the scheduler's shared
+// state. It is held only for a few instructions and never across a
+// goroutine switch, so it spins briefly and then sleeps on a futex (which
+// blocks the whole worker thread: acceptable because holders never park).
+// Layout: one uint32 key: 0 unlocked, 1 locked, 2 locked with sleepers.
+// Rejected: std::mutex (40 bytes, and a debugger cannot tell "held" from
+// its glibc internals portably), a pure spinlock (a preempted holder would
+// make every other worker burn its time slice).
+//
+// Synchronization is by acquire/release atomics on `key`, which TSan
+// understands, so runtime state guarded by a detail::mutex needs no
+// annotations.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace goro::detail {
+
+// futexsleep blocks while *addr == val, at most ns nanoseconds (ns < 0:
+// forever). Spurious wake-ups are possible. futexwakeup wakes up to cnt.
+void futexsleep(const std::atomic<uint32_t>* addr, uint32_t val, int64_t ns) noexcept;
+void futexwakeup(const std::atomic<uint32_t>* addr, uint32_t cnt) noexcept;
+
+// nanotime is CLOCK_MONOTONIC in nanoseconds (Go's nanotime).
+int64_t nanotime() noexcept;
+
+// mutex is the runtime's internal lock (Go's runtime.mutex). Not recursive.
+struct mutex {
+  std::atomic<uint32_t> key{0};  // 0 unlocked, 1 locked, 2 locked + sleepers
+
+  void lock() noexcept {
+    uint32_t v = 0;
+    if (__builtin_expect(!key.compare_exchange_strong(v, 1, std::memory_order_acquire), 0))
+      lock_slow();
+  }
+  bool try_lock() noexcept {
+    uint32_t v = 0;
+    return key.compare_exchange_strong(v, 1, std::memory_order_acquire);
+  }
+  void unlock() noexcept {
+    if (__builtin_expect(key.exchange(0, std::memory_order_release) == 2, 0))
+      futexwakeup(&key, 1);
+  }
+  bool held() const noexcept { return key.load(std::memory_order_relaxed) != 0; }
+
+ private:
+  void lock_slow() noexcept;
+};
+
+// lock_guard for detail::mutex (std::lock_guard works too; this one is
+// noexcept and obvious in a debugger's backtrace).
+struct mutex_guard {
+  explicit mutex_guard(mutex& m) noexcept : m_(m) { m_.lock(); }
+  ~mutex_guard() { m_.unlock(); }
+  mutex_guard(const mutex_guard&) = delete;
+  mutex_guard& operator=(const mutex_guard&) = delete;
+
+ private:
+  mutex& m_;
+};
+
+}  // namespace goro::detail

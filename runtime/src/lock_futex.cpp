@@ -1,0 +1,55 @@
+// lock_futex.cpp — futex sleep/wake, nanotime and the runtime mutex's slow
+// path (Go: runtime/lock_futex.go, os_linux.go). See goro/lock_futex.h.
+#include "goro/lock_futex.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <climits>
+
+namespace goro::detail {
+
+void futexsleep(const std::atomic<uint32_t>* addr, uint32_t val, int64_t ns) noexcept {
+  struct timespec ts, *tsp = nullptr;
+  if (ns >= 0) {
+    ts.tv_sec = ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    tsp = &ts;
+  }
+  syscall(SYS_futex, reinterpret_cast<const uint32_t*>(addr), FUTEX_WAIT_PRIVATE, val, tsp, nullptr,
+          0);
+}
+
+void futexwakeup(const std::atomic<uint32_t>* addr, uint32_t cnt) noexcept {
+  syscall(SYS_futex, reinterpret_cast<const uint32_t*>(addr), FUTEX_WAKE_PRIVATE,
+          cnt > INT_MAX ? INT_MAX : static_cast<int>(cnt), nullptr, nullptr, 0);
+}
+
+int64_t nanotime() noexcept {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Spin iterations before sleeping (Go: active_spin = 4 rounds of 30 PAUSEs,
+// then passive spins with osyield). Holders keep the lock for tens of
+// nanoseconds, so a short active spin wins almost always.
+constexpr int kActiveSpin = 4;
+constexpr int kActiveSpinCnt = 30;
+
+void mutex::lock_slow() noexcept {
+  for (int i = 0; i < kActiveSpin; i++) {
+    for (int j = 0; j < kActiveSpinCnt; j++) __builtin_ia32_pause();
+    uint32_t v = 0;
+    if (key.load(std::memory_order_relaxed) == 0 &&
+        key.compare_exchange_weak(v, 1, std::memory_order_acquire))
+      return;
+  }
+  // Drepper's futex mutex: from now on take it only as "locked with
+  // sleepers" (2), so no sleeper is forgotten by an unlock.
+  while (key.exchange(2, std::memory_order_acquire) != 0) futexsleep(&key, 2, -1);
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,180 @@
+// proc.h — scheduler internals shared by the runtime's .cpp files (not
+// installed). The design essay is at the top of proc.cpp.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "goro/lock_futex.h"
+#include "goro/runtime2.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORO_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define GORO_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(GORO_ASAN)
+#define GORO_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(GORO_TSAN)
+#define GORO_TSAN 1
+#endif
+
+extern "C" void goro_gogo_switch(goro::detail::gobuf* from, const goro::detail::gobuf* to);
+extern "C" void goro_goexit_entry();
+
+namespace goro::detail {
+
+// Local run queue capacity (Go's p.runq: 256). A full queue moves half of
+// itself to the global queue (runqputslow), as Go does.
+constexpr uint32_t kRunqSize = 256;
+
+// What the context a worker switched away from asked to have done once its
+// registers are saved (Go does these on g0 via mcall; goro switches straight
+// to the next goroutine when there is one and runs them on arrival).
+enum class postkind : uint8_t { none, park, yield, exit };
+
+struct timer;
+
+// m is a worker thread (Go's M and P in one; see runtime2.h).
+struct alignas(64) m {
+  int32_t id;                     // 0..nm-1; worker 0 is the thread that called run()
+  int32_t procid;                 // Linux tid
+  uint64_t whotoken;              // the thread's misuse-report identity (goro::Who)
+  G* curg;                        // running goroutine, null in the scheduler loop
+  G g0;                           // the worker's own (thread) stack context; goid 0
+  // Local run queue: owner pushes at tail, anyone pops/steals at head.
+  std::atomic<uint32_t> runqhead;
+  std::atomic<uint32_t> runqtail;
+  std::atomic<G*> runq[kRunqSize];
+  std::atomic<G*> runnext;        // readied by the running G: runs next (ping-pong)
+  // Parking (guarded by sched.lock except the futex word itself).
+  std::atomic<uint32_t> parked;   // 1 while asleep in findrunnable (futex word)
+  m* schedlink;                   // idle list link
+  bool spinning;                  // counted in sched.nmspinning
+  uint32_t schedtick;             // switches into goroutines, for fairness checks
+  uint64_t fastrand;              // per-worker PRNG state
+  // After-switch request from the context we left.
+  postkind post;
+  G* postg;
+  bool (*postunlockf)(G*, void*);
+  void* postarg;
+  // Caches: dead Gs (with their stacks) for reuse.
+  G* gfree;
+  int32_t gfreecnt;
+  // Thread stack bounds (sanitizers, overflow reports).
+  uintptr_t g0lo, g0hi;
+};
+
+// schedt is the global scheduler state (Go's schedt) and the goroutine
+// registry. One instance: goro::detail::sched.
+struct schedt {
+  mutex lock;                          // guards: runq*, midle, gfree*, registry writes
+  // Global run queue (FIFO through G.schedlink).
+  G* runqhead;
+  G* runqtail;
+  std::atomic<int32_t> runqsize;
+  // Workers.
+  m** allm;                            // [nm]
+  int32_t nm;
+  m* midle;                            // idle (parked) workers
+  std::atomic<int32_t> npidle;         // workers idle
+  std::atomic<int32_t> nmspinning;     // workers looking for work without parking
+  std::atomic<bool> running;           // inside run()
+  std::atomic<bool> done;              // main goroutine returned: workers leave
+  // Goroutines.
+  std::atomic<uint64_t> goidgen;       // last goid handed out
+  std::atomic<int32_t> ngsys;          // unused (Go counts system goroutines)
+  std::atomic<int32_t> gcount;         // goroutines that exist (not _Gdead)
+  G* gfree;                            // global free Gs (stack attached)
+  int32_t gfreecnt;
+  // Registry: all G records ever allocated, in chunks of kGChunk (never freed).
+  G** allgchunks;                      // [kMaxGChunks], only the first nallgchunks used
+  std::atomic<uint32_t> nallgchunks;
+  // goid -> G index: open addressing, linear probing, power-of-two size,
+  // slot = goid * 0x9E3779B97F4A7C15 >> (64 - goidxbits). Entries {goid, G*};
+  // goid 0 = empty. Deletion by backward shift (no tombstones), so a reader
+  // probes until an empty slot.
+  struct goidxent {
+    uint64_t goid;
+    G* g;
+  };
+  goidxent* goidx;
+  uint32_t goidxbits;
+  uint32_t goidxcount;
+  // Configuration of this run.
+  std::size_t stacksize;
+  uint64_t maingoid;
+};
+
+constexpr uint32_t kGChunk = 256;
+constexpr uint32_t kMaxGChunks = 1u << 16;  // 16M G records
+
+extern schedt sched;
+
+extern constinit thread_local m* tls_m;
+inline m* getm() noexcept { return tls_m; }
+
+// ---- stacks (stack.cpp) ----
+// stackalloc returns a stack of sched.stacksize bytes (lazily committed),
+// guarded by a PROT_NONE page while the guard budget lasts (see stack.cpp).
+stack stackalloc(bool* guarded) noexcept;
+void stackfree(stack s, bool guarded) noexcept;
+// stackcheck: fatal "stack overflow" if gp's stack overflowed (canary for
+// unguarded stacks, sp bound for all).
+void stackcheck(G* gp, uintptr_t sp) noexcept;
+void stackinit_canary(G* gp) noexcept;
+std::size_t default_stacksize() noexcept;
+// guard page lookup for the SIGSEGV handler: the G whose guard page holds addr.
+bool stack_guard_hit(G* gp, uintptr_t addr) noexcept;
+
+// ---- timers (time.cpp) ----
+// A timer calls f(arg, seq) at `when` (ns, nanotime clock) on some worker's
+// scheduler context or at a switch point; it must not block.
+struct timer {
+  int64_t when;
+  int64_t period;               // > 0: re-arm every period (Ticker)
+  void (*f)(void* arg, uintptr_t seq);
+  void* arg;
+  uintptr_t seq;
+  int32_t index;                // position in the heap, -1 if not in it
+};
+void addtimer(timer* t) noexcept;
+bool deltimer(timer* t) noexcept;  // true if it was pending
+// runtimers runs due timers; returns the next deadline (0: none).
+int64_t runtimers(int64_t now) noexcept;
+extern std::atomic<int64_t> timer0when;  // earliest pending deadline, 0 if none
+bool timers_pending() noexcept;
+
+// ---- traceback (traceback.cpp) ----
+// dump_goroutines writes Go's goroutine dump of every goroutine to fd 2.
+// `self` (may be null) is printed first as [running] with the current stack.
+void dump_goroutines(G* self, int fd) noexcept;
+std::string goroutine_header(const G* gp, int64_t now);
+std::string format_traceback(const G* gp, bool current);
+std::string symbolize_pc(uintptr_t pc, bool* user);  // "func" for a pc
+std::string top_function(const G* gp);  // topmost user frame of a parked G, as in dumps
+[[noreturn]] void fatal_with_dump(const std::string& msg, bool panic) noexcept;
+
+// ---- registry walk (proc.cpp) ----
+template <class Fn>
+void forEachG(Fn&& fn) {
+  uint32_t n = sched.nallgchunks.load(std::memory_order_acquire);
+  for (uint32_t c = 0; c < n; c++) {
+    G* chunk = sched.allgchunks[c];
+    for (uint32_t i = 0; i < kGChunk; i++) fn(&chunk[i]);
+  }
+}
+G* findg(uint64_t goid) noexcept;  // O(1) through sched.goidx; null if none
+void install_signal_handlers() noexcept;
+void install_terminate_handler() noexcept;
+void wakep() noexcept;
+void worker_signal_stack(m* mp) noexcept;
+
+}  // namespace goro::detail

@@ -1,0 +1,116 @@
+// signal.cpp — SIGQUIT goroutine dumps and stack-overflow reports (Go:
+// runtime/signal_unix.go).
+//
+// SIGQUIT (kill -QUIT, Ctrl-\): like Go, print "SIGQUIT: quit", the
+// signalling PC, every goroutine's traceback, and exit with status 2.
+// SIGSEGV/SIGBUS on a goroutine's guard page: "fatal error: stack
+// overflow" naming the goroutine (stack.cpp). Any other fault is passed on to
+// the handler that was installed before ours (a sanitizer's, or the
+// default action, which then dumps core as before).
+//
+// Handlers run on a per-worker alternate signal stack (the faulting
+// goroutine's stack has no room left). The dump allocates and symbolizes
+// inside the handler, which is not async-signal-safe; like Go's own dump it
+// is a last act before exit, so the risk is a garbled report, not a wrong
+// program.
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "goro/sched.h"
+#include "proc.h"
+
+namespace goro::detail {
+
+void report_guard_fault(G* gp, uintptr_t addr) noexcept;  // stack.cpp
+
+namespace {
+
+constexpr size_t kAltStack = 256 * 1024;
+struct sigaction g_prev_segv, g_prev_bus, g_prev_quit;
+
+void forward(int sig, siginfo_t* info, void* uc, const struct sigaction& prev) {
+  if (prev.sa_flags & SA_SIGINFO) {
+    if (prev.sa_sigaction) {
+      prev.sa_sigaction(sig, info, uc);
+      return;
+    }
+  } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
+    prev.sa_handler(sig);
+    return;
+  }
+  // Default action: reinstall it and return; the faulting instruction runs
+  // again and the kernel applies it (core dump for SIGSEGV).
+  signal(sig, SIG_DFL);
+}
+
+void on_fault(int sig, siginfo_t* info, void* uc) {
+  G* gp = getg();
+  uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  if (gp && gp->stackguarded && stack_guard_hit(gp, addr)) report_guard_fault(gp, addr);
+  forward(sig, info, uc, sig == SIGBUS ? g_prev_bus : g_prev_segv);
+}
+
+void on_quit(int, siginfo_t* info, void* uc) {
+  auto* ctx = static_cast<ucontext_t*>(uc);
+  char buf[160];
+  m* mp = getm();
+  std::snprintf(buf, sizeof buf, "SIGQUIT: quit\nPC=%#llx m=%d sigcode=%d\n\n",
+                static_cast<unsigned long long>(ctx->uc_mcontext.gregs[REG_RIP]), mp ? mp->id : -1,
+                info->si_code);
+  std::fflush(stdout);
+  (void)!write(2, buf, std::strlen(buf));
+  dump_goroutines(getg(), 2);
+  _exit(2);
+}
+
+}  // namespace
+
+void install_signal_handlers() noexcept {
+  static bool once = [] {
+    struct sigaction sa {};
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_sigaction = on_fault;
+    sigaction(SIGSEGV, &sa, &g_prev_segv);
+    sigaction(SIGBUS, &sa, &g_prev_bus);
+    sa.sa_sigaction = on_quit;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigaction(SIGQUIT, &sa, &g_prev_quit);
+    return true;
+  }();
+  (void)once;
+}
+
+// worker_signal_stack gives the calling worker thread an alternate signal
+// stack (mp != null) or removes it (mp == null).
+void worker_signal_stack(m* mp) noexcept {
+  thread_local void* mem = nullptr;
+  if (mp) {
+    stack_t cur;
+    if (sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE) && cur.ss_size >= kAltStack)
+      return;  // someone (a sanitizer) already installed a big enough one
+    mem = mmap(nullptr, kAltStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+      mem = nullptr;
+      return;
+    }
+    stack_t ss{};
+    ss.ss_sp = mem;
+    ss.ss_size = kAltStack;
+    sigaltstack(&ss, nullptr);
+  } else if (mem) {
+    stack_t ss{};
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, nullptr);
+    munmap(mem, kAltStack);
+    mem = nullptr;
+  }
+}
+
+}  // namespace goro::detail

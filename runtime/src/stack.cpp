@@ -1,0 +1,184 @@
+// stack.cpp — goroutine stacks (Go: runtime/stack.go, very differently).
+//
+// Go grows stacks by copying (every function checks its frame against
+// g.stackguard0). C++ frames cannot be moved, so a goroutine's stack is a
+// fixed virtual range, committed page by page as it is touched:
+//
+//   slab (one mmap, MAP_NORESERVE, 64 stacks):
+//   | guard | stack 0 ........ | guard | stack 1 ........ | ...
+//     4 KiB   sched.stacksize   (guard pages only while the budget lasts)
+//
+// A parked goroutine with a shallow stack costs one touched page (4 KiB)
+// plus its G record; 1M of them fit in a few GiB of RSS and 64 GiB of
+// address space (default 64 KiB stacks).
+//
+// Overflow detection. A PROT_NONE guard page below each stack turns an
+// overflow into a SIGSEGV that the runtime recognizes (signal.cpp) and
+// reports as Go does ("fatal error: stack overflow", naming the goroutine).
+// But each guard page splits the slab into two more kernel mappings, and
+// vm.max_map_count (65530 here) caps a process's mappings: guard pages for
+// every stack would stop near 32k goroutines. So guard pages are handed out
+// from a budget, (max_map_count - 16384) / 2 stacks (about 24k here), and
+// stacks beyond it are unguarded: their lowest 64 bytes hold a canary that
+// is checked, together with the stack pointer, every time a goroutine
+// leaves the CPU (stackcheck). An unguarded overflow is therefore caught
+// late (at the next switch) and may already have scribbled over the top of
+// the neighbouring stack; the report says so. Rejected: -fsplit-stack (every
+// function of the program, libraries included, would need to be built with
+// it), one mmap per stack (1 mapping each: the same cap), userfaultfd
+// (privileged here).
+//
+// Pooling: stacks stay attached to dead G records (proc.cpp's free lists)
+// and are reused as they are; at the end of run() they are returned here,
+// their pages released with MADV_DONTNEED, and kept for the next run.
+//
+// Stack size: GORO_STACK_SIZE (bytes, rounded up to pages, at least 16 KiB)
+// or 64 KiB. Page tables cost 8 bytes per 4 KiB of *touched* stack plus one
+// 4 KiB table page per 2 MiB region that holds any touched page, so smaller
+// stacks pack parked goroutines' top pages into fewer table pages:
+//
+//   stack size | page-table bytes per parked goroutine (1 touched page)
+//   64 KiB     | 128 (32 stacks per 2 MiB)
+//   256 KiB    | 512
+//   1 MiB      | 2048
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "goro/sched.h"
+#include "proc.h"
+
+namespace goro::detail {
+
+namespace {
+
+constexpr size_t kPage = 4096;
+constexpr size_t kSlabStacks = 64;
+constexpr uint64_t kCanary = 0x5354414b434e5259ull;  // "STAKCNRY"
+constexpr size_t kCanaryWords = 8;                    // 64 bytes at stack.lo
+constexpr size_t kMinStack = 16 * 1024;
+constexpr size_t kDefaultStack = 64 * 1024;
+
+struct pooled {
+  stack s;
+  bool guarded;
+};
+
+mutex stacklock;
+std::vector<pooled>* pool;  // guarded by stacklock
+uintptr_t slabnext, slabend;  // carving position in the current slab
+bool slabguarded;
+int64_t guardbudget = -1;  // stacks that may still get a guard page
+size_t slabstride;
+
+int64_t read_max_map_count() {
+  FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r");
+  long long n = 65530;
+  if (f) {
+    if (std::fscanf(f, "%lld", &n) != 1) n = 65530;
+    std::fclose(f);
+  }
+  return n;
+}
+
+}  // namespace
+
+size_t default_stacksize() noexcept {
+  size_t s = kDefaultStack;
+  if (const char* v = std::getenv("GORO_STACK_SIZE")) {
+    char* end;
+    unsigned long long n = std::strtoull(v, &end, 10);
+    if (*end == 0 && n > 0) s = n;
+  }
+  if (s < kMinStack) s = kMinStack;
+  s = (s + kPage - 1) & ~(kPage - 1);
+  return s;
+}
+
+stack stackalloc(bool* guarded) noexcept {
+  size_t size = sched.stacksize;
+  mutex_guard lk(stacklock);
+  if (pool) {
+    for (size_t i = pool->size(); i-- > 0;) {
+      if ((*pool)[i].s.hi - (*pool)[i].s.lo == size) {
+        pooled p = (*pool)[i];
+        (*pool)[i] = pool->back();
+        pool->pop_back();
+        *guarded = p.guarded;
+        return p.s;
+      }
+    }
+  }
+  if (guardbudget < 0) guardbudget = (read_max_map_count() - 16384) / 2;
+  size_t stride = size + kPage;  // room for a guard page either way: slabs stay uniform
+  if (slabnext == slabend || slabstride != stride || (slabguarded && guardbudget <= 0)) {
+    bool g = guardbudget >= static_cast<int64_t>(kSlabStacks);
+    void* mem = mmap(nullptr, stride * kSlabStacks, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) fatal("runtime: cannot allocate goroutine stack: mmap failed");
+    if (g) {
+      for (size_t i = 0; i < kSlabStacks; i++)
+        mprotect(static_cast<char*>(mem) + i * stride, kPage, PROT_NONE);
+      guardbudget -= kSlabStacks;
+    }
+    slabnext = reinterpret_cast<uintptr_t>(mem);
+    slabend = slabnext + stride * kSlabStacks;
+    slabguarded = g;
+    slabstride = stride;
+  }
+  stack s{slabnext + kPage, slabnext + stride};
+  slabnext += stride;
+  *guarded = slabguarded;
+  return s;
+}
+
+void stackfree(stack s, bool guarded) noexcept {
+  madvise(reinterpret_cast<void*>(s.lo), s.hi - s.lo, MADV_DONTNEED);
+  mutex_guard lk(stacklock);
+  if (!pool) pool = new std::vector<pooled>();
+  pool->push_back({s, guarded});
+}
+
+void stackinit_canary(G* gp) noexcept {
+  auto* w = reinterpret_cast<uint64_t*>(gp->stack.lo);
+  for (size_t i = 0; i < kCanaryWords; i++) w[i] = kCanary;
+  gp->guard_canary_addr = gp->stack.lo;
+}
+
+bool stack_guard_hit(G* gp, uintptr_t addr) noexcept {
+  return gp && gp->stack.lo && addr < gp->stack.lo && addr + kPage * 16 >= gp->stack.lo;
+}
+
+[[noreturn]] static void stackoverflow(G* gp, uintptr_t sp, const char* how) {
+  char buf[512];
+  std::string who = "goroutine " + std::to_string(gp->goid);
+  if (gp->name[0]) who += std::string(" (") + gp->name + ")";
+  std::snprintf(buf, sizeof buf,
+                "runtime: %s stack exceeds %zu-byte limit\n"
+                "runtime: sp=%#" PRIxPTR " stack=[%#" PRIxPTR ", %#" PRIxPTR "]%s\n",
+                who.c_str(), static_cast<size_t>(gp->stack.hi - gp->stack.lo), sp, gp->stack.lo,
+                gp->stack.hi, how);
+  (void)!write(2, buf, std::strlen(buf));
+  fatal_with_dump("stack overflow", false);
+}
+
+void stackcheck(G* gp, uintptr_t sp) noexcept {
+  const auto* w = reinterpret_cast<const uint64_t*>(gp->stack.lo);
+  if (__builtin_expect(sp < gp->stack.lo + kCanaryWords * 8 || w[0] != kCanary ||
+                           w[kCanaryWords - 1] != kCanary,
+                       0))
+    stackoverflow(gp, sp,
+                  gp->stackguarded ? ""
+                                   : "\nruntime: (unguarded stack: the overflow was found at a "
+                                     "switch; the stack below it may be damaged)");
+}
+
+void report_guard_fault(G* gp, uintptr_t addr) noexcept { stackoverflow(gp, addr, ""); }
+
+}  // namespace goro::detail

@@ -1,0 +1,71 @@
+// testing.cpp — goroutine leak checks (see goro/testing.h).
+#include "goro/testing.h"
+
+#include <algorithm>
+
+#include "goro/sched.h"
+#include "proc.h"
+
+namespace goro::testing {
+
+using namespace goro::detail;
+
+Option ignore_top_function(std::string_view f) { return {Option::top_function, std::string(f), {}, {}}; }
+
+Option ignore_current() {
+  Option o{Option::goids, {}, {}, {}};
+  forEachG([&](G* gp) {
+    if (gp->goid && gp->atomicstatus.load(std::memory_order_acquire) != _Gdead)
+      o.ids.push_back(gp->goid);
+  });
+  std::sort(o.ids.begin(), o.ids.end());
+  return o;
+}
+
+Option max_wait(std::chrono::nanoseconds d) { return {Option::wait, {}, {}, d}; }
+
+namespace {
+
+__attribute__((no_sanitize("thread"))) std::vector<G*> leaked(
+    const G* self, std::initializer_list<Option> options) {
+  std::vector<G*> out;
+  forEachG([&](G* gp) {
+    uint64_t id = gp->goid;
+    uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
+    if (gp == self || id == 0 || st == _Gdead || st == _Gidle) return;
+    for (const Option& o : options) {
+      if (o.kind == Option::goids && std::binary_search(o.ids.begin(), o.ids.end(), id)) return;
+      if (o.kind == Option::top_function && st == _Gwaiting && top_function(gp) == o.function)
+        return;
+    }
+    out.push_back(gp);
+  });
+  return out;
+}
+
+}  // namespace
+
+LeakCheck verify_none(std::initializer_list<Option> options) {
+  std::chrono::nanoseconds budget = std::chrono::seconds(1);
+  for (const Option& o : options)
+    if (o.kind == Option::wait) budget = o.max_wait;
+  G* self = getg();
+  auto delay = std::chrono::microseconds(1);
+  int64_t deadline = nanotime() + budget.count();
+  LeakCheck r;
+  for (;;) {
+    std::vector<G*> gs = leaked(self, options);
+    if (gs.empty()) return r;
+    if (nanotime() >= deadline) {
+      int64_t now = nanotime();
+      r.report_ = "found unexpected goroutines:\n";
+      for (G* gp : gs) r.report_ += "\n" + goroutine_header(gp, now) + format_traceback(gp, false);
+      r.count_ = static_cast<int>(gs.size());
+      return r;
+    }
+    goro::sleep(delay);
+    delay = std::min<std::chrono::microseconds>(delay * 2, std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace goro::testing

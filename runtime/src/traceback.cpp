@@ -1,0 +1,383 @@
+// traceback.cpp — goroutine dumps in Go's traceback shape (Go:
+// runtime/traceback.go), fatal errors and uncaught exceptions ("panics").
+//
+//   goroutine 7 [chan send, 2 minutes]:
+//   main::producer(...)
+//   	/src/app.cpp:41 +0x5b
+//   main::{lambda()#2}::operator()(...)
+//   	/src/app.cpp:77 +0x1f
+//   created by main::run_pipeline in goroutine 1
+//   	/src/app.cpp:77 +0x93
+//
+// Stacks: the running goroutine's is unwound with DWARF CFI (libgcc through
+// gcc's libbacktrace, so frames of libraries built without frame pointers
+// are fine); a parked goroutine's from its saved registers by walking the
+// frame-pointer chain (the build uses -fno-omit-frame-pointer and the
+// goro::runtime target passes it on to users), bounded by its stack. PCs
+// are symbolized by libbacktrace from the binary's DWARF: inlined calls get
+// their own frames, names are demangled, and the parameter list is shown as
+// Go shows elided arguments: `(...)`. Frames of the runtime itself (goro::,
+// goro_*, the C++ exception machinery) are hidden, as Go hides runtime.*
+// frames, unless GOROTRACEBACK=system. A goroutine running on another
+// worker cannot be unwound from here: "goroutine running on other thread;
+// stack unavailable" (Go's words).
+//
+// Goroutines with a name get it after the id: `goroutine 7 "worker" [...]`
+// (Go has no names; everything else is Go's format).
+#include <backtrace.h>
+#include <cxxabi.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "goro/panic.h"
+#include "goro/sched.h"
+#include "proc.h"
+
+namespace goro::detail {
+
+namespace {
+
+backtrace_state* bt_state() {
+  static backtrace_state* st = backtrace_create_state(nullptr, 1, nullptr, nullptr);
+  return st;
+}
+
+bool show_system() {
+  static int v = [] {
+    const char* e = std::getenv("GOROTRACEBACK");
+    return e && (std::strcmp(e, "system") == 0 || std::strcmp(e, "crash") == 0) ? 1 : 0;
+  }();
+  return v;
+}
+
+std::string demangle(const char* name) {
+  if (!name) return "?";
+  int status = 0;
+  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (status != 0 || !d) return name;
+  std::string s(d);
+  std::free(d);
+  return s;
+}
+
+// elide_params turns "ns::f<int>(int, char) const" into "ns::f<int>(...)".
+std::string elide_params(const std::string& s) {
+  // Find the '(' that opens the last top-level parameter list.
+  int depth = 0;
+  size_t open = std::string::npos;
+  for (size_t i = 0; i < s.size(); i++) {
+    char c = s[i];
+    if (s.compare(i, 10, "operator()") == 0) {
+      i += 9;
+      continue;
+    }
+    if (s.compare(i, 9, "operator<") == 0 || s.compare(i, 9, "operator>") == 0) {
+      i += 8;
+      while (i + 1 < s.size() && (s[i + 1] == '<' || s[i + 1] == '>' || s[i + 1] == '=')) i++;
+      continue;
+    }
+    if (c == '(' || c == '<' || c == '{' || c == '[') {
+      if (depth == 0 && c == '(') open = i;
+      depth++;
+    } else if (c == ')' || c == '>' || c == '}' || c == ']') {
+      depth--;
+    }
+  }
+  if (open == std::string::npos) return s + "(...)";
+  return s.substr(0, open) + "(...)";
+}
+
+struct frame {
+  std::string fn;    // demangled, with parameters
+  std::string file;  // may be empty
+  int line;
+  uintptr_t pc;      // return address (or faulting pc)
+  uintptr_t entry;   // function start (0 if unknown / inlined)
+  bool inlined;
+};
+
+// is_runtime_frame: a frame of goro itself (by function name, or by source
+// file: the runtime's sources and installed headers), of the C++ runtime
+// (exception machinery, <functional>/<tuple> plumbing) or of a sanitizer.
+bool is_runtime_frame(const frame& f) {
+  static const char* const prefixes[] = {"goro::",      "goro_",           "__cxa",
+                                         "_Unwind",     "std::terminate",  "__cxxabiv1::",
+                                         "__gnu_cxx::", "backtrace_",      "std::__terminate",
+                                         "__sanitizer", "__asan",          "__tsan",
+                                         "__interceptor"};
+  for (const char* p : prefixes)
+    if (f.fn.compare(0, std::strlen(p), p) == 0) return true;
+  if (f.file.empty()) return false;
+  static const std::string rtdir = GORO_RUNTIME_DIR "/";
+  return f.file.compare(0, rtdir.size(), rtdir) == 0 ||
+         f.file.find("/include/goro/") != std::string::npos ||
+         f.file.find("/include/c++/") != std::string::npos;
+}
+
+struct pcinfo_ctx {
+  std::vector<frame>* out;
+  uintptr_t pc;
+};
+
+void syminfo_cb(void* data, uintptr_t, const char* symname, uintptr_t symval, uintptr_t) {
+  auto* f = static_cast<frame*>(data);
+  if (symname && f->fn.empty()) f->fn = demangle(symname);
+  f->entry = symval;
+}
+
+void error_cb(void*, const char*, int) {}
+
+// symbolize appends the frames (innermost inline first) for one pc. `lookup`
+// is the pc to look up (return address - 1 for calls).
+void symbolize(uintptr_t pc, uintptr_t lookup, std::vector<frame>& out) {
+  pcinfo_ctx ctx{&out, pc};
+  size_t before = out.size();
+  backtrace_pcinfo(
+      bt_state(), lookup,
+      [](void* data, uintptr_t, const char* file, int line, const char* function) -> int {
+        auto* c = static_cast<pcinfo_ctx*>(data);
+        if (!function && !file) return 0;
+        c->out->push_back(frame{function ? demangle(function) : std::string(), file ? file : "",
+                                line, c->pc, 0, true});
+        return 0;
+      },
+      error_cb, &ctx);
+  frame sym{{}, {}, 0, pc, 0, false};
+  backtrace_syminfo(bt_state(), lookup, syminfo_cb, error_cb, &sym);
+  if (out.size() == before) {
+    out.push_back(sym);
+  } else {
+    // The last entry libbacktrace reports is the outermost (real) function;
+    // its ELF symbol gives the qualified name (DWARF's may be the bare one).
+    out.back().inlined = false;
+    out.back().entry = sym.entry;
+    if (!sym.fn.empty()) out.back().fn = sym.fn;
+  }
+  for (size_t i = before; i < out.size(); i++)
+    if (out[i].fn.empty()) out[i].fn = "?";
+}
+
+// parked_pcs walks a parked goroutine's frame-pointer chain.
+std::vector<uintptr_t> parked_pcs(const G* gp) {
+  std::vector<uintptr_t> pcs;
+  pcs.push_back(gp->sched.pc);
+  uintptr_t bp = gp->sched.bp;
+  for (int i = 0; i < 100; i++) {
+    if (bp < gp->stack.lo || bp + 16 > gp->stack.hi || (bp & 7)) break;
+    uintptr_t ret = reinterpret_cast<const uintptr_t*>(bp)[1];
+    uintptr_t next = reinterpret_cast<const uintptr_t*>(bp)[0];
+    if (!ret) break;
+    pcs.push_back(ret);
+    if (next <= bp) break;
+    bp = next;
+  }
+  return pcs;
+}
+
+std::vector<uintptr_t> current_pcs() {
+  std::vector<uintptr_t> pcs;
+  backtrace_simple(
+      bt_state(), 0,
+      [](void* data, uintptr_t pc) -> int {
+        auto* v = static_cast<std::vector<uintptr_t>*>(data);
+        if (v->size() >= 100) return 1;
+        v->push_back(pc + 1);  // libbacktrace gives pc-1 for calls; store return addresses
+        return 0;
+      },
+      error_cb, &pcs);
+  return pcs;
+}
+
+std::string hex(uintptr_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%#" PRIxPTR, v);
+  return b;
+}
+
+std::string render_frames(const std::vector<uintptr_t>& pcs) {
+  std::vector<frame> frames;
+  for (uintptr_t pc : pcs) symbolize(pc, pc - 1, frames);
+  bool all = show_system();
+  std::string out;
+  // Hide runtime frames at the top (the blocking call's internals) and
+  // everywhere below the first user frame too (the start trampoline).
+  for (const frame& f : frames) {
+    if (!all && is_runtime_frame(f)) continue;
+    out += elide_params(f.fn);
+    out += "\n\t";
+    out += f.file.empty() ? "?" : f.file;
+    out += ":" + std::to_string(f.line);
+    if (!f.inlined && f.entry && f.pc > f.entry) out += " +" + hex(f.pc - f.entry);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string symbolize_pc(uintptr_t pc, bool* user) {
+  std::vector<frame> frames;
+  symbolize(pc, pc - 1, frames);
+  for (const frame& f : frames) {
+    if (!is_runtime_frame(f)) {
+      if (user) *user = true;
+      std::string e = elide_params(f.fn);
+      return e.substr(0, e.size() - 5);
+    }
+  }
+  if (user) *user = false;
+  return frames.empty() ? "?" : frames.front().fn;
+}
+
+// creation_site renders "created by F in goroutine K\n\tfile:line +0xoff\n".
+std::string creation_site(const G* gp) {
+  if (!gp->gopc) return {};
+  std::vector<frame> frames;
+  symbolize(gp->gopc, gp->gopc - 1, frames);
+  const frame* f = nullptr;
+  for (const frame& fr : frames)
+    if (!is_runtime_frame(fr)) {
+      f = &fr;
+      break;
+    }
+  if (!f && !frames.empty()) f = &frames.back();
+  if (!f) return {};
+  std::string fn = elide_params(f->fn);
+  fn.resize(fn.size() - 5);  // Go prints "created by main.main", no parentheses
+  std::string s = "created by " + fn;
+  if (gp->parentGoid) s += " in goroutine " + std::to_string(gp->parentGoid);
+  s += "\n\t" + (f->file.empty() ? std::string("?") : f->file) + ":" + std::to_string(f->line);
+  if (frames.back().entry && gp->gopc > frames.back().entry)
+    s += " +" + hex(gp->gopc - frames.back().entry);
+  return s + "\n";
+}
+
+std::string goroutine_header(const G* gp, int64_t now) {
+  std::string s = "goroutine " + std::to_string(gp->goid);
+  if (gp->name[0]) s += std::string(" \"") + gp->name + "\"";
+  s += " [";
+  uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
+  if (st == _Gwaiting) {
+    s += to_string(gp->waitreason);
+    int64_t mins = gp->waitsince ? (now - gp->waitsince) / 60000000000LL : 0;
+    if (mins >= 1) s += ", " + std::to_string(mins) + (mins == 1 ? " minute" : " minutes");
+  } else {
+    s += gstatus_string(st);
+  }
+  return s + "]:\n";
+}
+
+std::string top_function(const G* gp) {
+  std::vector<frame> frames;
+  for (uintptr_t pc : parked_pcs(gp)) {
+    symbolize(pc, pc - 1, frames);
+    for (const frame& f : frames)
+      if (!is_runtime_frame(f)) {
+        std::string s = elide_params(f.fn);
+        return s.substr(0, s.size() - 5);
+      }
+    frames.clear();
+  }
+  return {};
+}
+
+std::string format_traceback(const G* gp, bool current) {
+  std::string s;
+  if (current) {
+    s = render_frames(current_pcs());
+  } else if (gp->atomicstatus.load(std::memory_order_relaxed) == _Grunning) {
+    s = "\tgoroutine running on other thread; stack unavailable\n";
+  } else {
+    s = render_frames(parked_pcs(gp));
+  }
+  return s + creation_site(gp);
+}
+
+__attribute__((no_sanitize("thread"))) std::string dump_all(G* self) {
+  int64_t now = nanotime();
+  std::string out;
+  if (self) out += goroutine_header(self, now) + format_traceback(self, true);
+  forEachG([&](G* gp) {
+    if (gp == self || gp->goid == 0) return;
+    uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
+    if (st == _Gdead || st == _Gidle) return;
+    if (!out.empty()) out += "\n";
+    out += goroutine_header(gp, now) + format_traceback(gp, false);
+  });
+  return out;
+}
+
+void dump_goroutines(G* self, int fd) noexcept {
+  std::string s = dump_all(self);
+  (void)!write(fd, s.data(), s.size());
+}
+
+namespace {
+mutex fatallock;  // one fatal report at a time; a second dier waits forever
+}
+
+void fatal_with_dump(const std::string& msg, bool panic) noexcept {
+  fatallock.lock();
+  std::fflush(stdout);
+  std::string head = (panic ? "panic: " : "fatal error: ") + msg + "\n\n";
+  (void)!write(2, head.data(), head.size());
+  dump_goroutines(getg(), 2);
+  std::fflush(stderr);
+  _exit(2);
+}
+
+void fatal(const char* msg) noexcept {
+  // Go's throw: a broken runtime invariant or an unrecoverable misuse.
+  fatal_with_dump(msg, false);
+}
+
+namespace {
+
+std::terminate_handler g_prev_terminate;
+
+// on_terminate runs when an exception escapes a goroutine: the trampoline's
+// CFI ends every goroutine stack, so the unwinder's search phase finds no
+// handler and __cxa_throw calls std::terminate *before* unwinding: the
+// stack at the throw is intact and the dump shows it.
+[[noreturn]] void on_terminate() {
+  if (!getg()) {
+    if (g_prev_terminate) g_prev_terminate();
+    std::abort();
+  }
+  std::string msg = "unknown C++ exception";
+  if (std::exception_ptr e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const goro::Panic& p) {
+      msg = p.what();
+    } catch (const std::exception& ex) {
+      msg = std::string(ex.what()) + " [C++ exception " + demangle(typeid(ex).name()) + "]";
+    } catch (...) {
+      if (const std::type_info* t = abi::__cxa_current_exception_type())
+        msg = "C++ exception of type " + demangle(t->name());
+    }
+  } else {
+    msg = "std::terminate called";
+  }
+  fatal_with_dump(msg, true);
+}
+
+}  // namespace
+
+void install_terminate_handler() noexcept {
+  static bool once = [] {
+    g_prev_terminate = std::set_terminate(on_terminate);
+    return true;
+  }();
+  (void)once;
+}
+
+}  // namespace goro::detail
