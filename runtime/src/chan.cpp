@@ -147,7 +147,7 @@ hchan* makechan(const chantype* t, int64_t size) {
   size_t align = std::max<size_t>(alignof(hchan), t->elemalign);
   size_t hdr = (sizeof(hchan) + align - 1) & ~(align - 1);
   size_t total = hdr + static_cast<size_t>(size) * t->elemsize;
-  void* mem = ::operator new(total, std::align_val_t{align});
+  void* mem = ::operator new (total, std::align_val_t{align});
   auto* c = new (mem) hchan{};
   c->buf = size ? static_cast<char*>(mem) + hdr : nullptr;
   c->dataqsiz = static_cast<uint64_t>(size);
@@ -165,11 +165,12 @@ void chanrelease(hchan* c) noexcept {
   }
   size_t align = std::max<size_t>(alignof(hchan), c->elemtype->elemalign);
   c->~hchan();
-  ::operator delete(c, std::align_val_t{align});
+  ::operator delete (c, std::align_val_t{align});
 }
 
 uint64_t chanlen(const hchan* c) noexcept {
-  return reinterpret_cast<const std::atomic<uint64_t>*>(&c->qcount)->load(std::memory_order_relaxed);
+  return reinterpret_cast<const std::atomic<uint64_t>*>(&c->qcount)
+      ->load(std::memory_order_relaxed);
 }
 
 void block_forever(waitReason r) {

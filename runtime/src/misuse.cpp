@@ -16,6 +16,8 @@
 #include <string>
 
 #include "goro/map.h"
+#include "goro/sched.h"
+#include "proc.h"
 
 namespace goro {
 
@@ -41,6 +43,8 @@ void report_map_misuse(const char* message, const hmap* h, MapOp op) {
               op,
               Who{current_who()},
               Who{h ? h->writer.load(std::memory_order_relaxed) : 0}};
+  m.victim.capture();
+  m.holder.capture();
   switch (g_action.load(std::memory_order_relaxed)) {
     case MisuseAction::throw_exception:
       throw ConcurrentMapMisuse(m);
@@ -56,6 +60,12 @@ void report_map_misuse(const char* message, const hmap* h, MapOp op) {
   out += m.describe();
   std::fflush(stdout);
   (void)!::write(2, out.data(), out.size());
+  if (sched.running.load(std::memory_order_acquire)) {
+    // Go prints the goroutines after a fatal error; so do we (the detecting
+    // goroutine first, its stack showing the map operation).
+    (void)!::write(2, "\n", 1);
+    dump_goroutines(getg(), 2);
+  }
   std::_Exit(2);
 }
 
@@ -84,6 +94,15 @@ std::string thread_name(uint64_t tid) {
 
 }  // namespace
 
+void Who::capture() {
+  if (kind() != goroutine) return;
+  if (detail::G* gp = detail::findg(id())) {
+    gopc = gp->gopc;
+    parent = gp->parentGoid;
+    found = true;
+  }
+}
+
 std::string Who::describe() const {
   switch (kind()) {
     case thread: {
@@ -93,7 +112,8 @@ std::string Who::describe() const {
       return s;
     }
     case goroutine:
-      return "goroutine " + std::to_string(id());
+      return "goroutine " + std::to_string(id()) + " (" +
+             (found ? detail::origin_string(gopc, parent) : std::string("exited")) + ")";
     case none:
       break;
   }

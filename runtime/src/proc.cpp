@@ -152,7 +152,8 @@ uint64_t thread_token() { return Who::make(Who::thread, syscall(SYS_gettid)).tok
 #if GORO_ASAN
 inline void asan_start(G* from, G* to, bool from_exits) {
   __sanitizer_start_switch_fiber(from_exits ? nullptr : &from->asan_fake_stack,
-                                 reinterpret_cast<void*>(to->stack.lo), to->stack.hi - to->stack.lo);
+                                 reinterpret_cast<void*>(to->stack.lo),
+                                 to->stack.hi - to->stack.lo);
 }
 inline void asan_finish(G* self) {
   __sanitizer_finish_switch_fiber(self->asan_fake_stack, nullptr, nullptr);
@@ -295,8 +296,8 @@ G* runqsteal(m* mp, m* victim, bool stealRunNext) {
     if (n == 0) {
       if (stealRunNext) {
         G* next = victim->runnext.load(std::memory_order_acquire);
-        if (next && victim->runnext.compare_exchange_strong(next, nullptr,
-                                                            std::memory_order_acq_rel))
+        if (next &&
+            victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel))
           return next;
       }
       return nullptr;
@@ -386,7 +387,8 @@ void goidx_grow_locked() {
   uint32_t oldbits = sched.goidxbits;
   schedt::goidxent* old = sched.goidx;
   uint32_t bits = oldbits ? oldbits + 1 : 10;
-  auto* t = static_cast<schedt::goidxent*>(std::calloc(size_t{1} << bits, sizeof(schedt::goidxent)));
+  auto* t =
+      static_cast<schedt::goidxent*>(std::calloc(size_t{1} << bits, sizeof(schedt::goidxent)));
   if (!t) fatal("out of memory allocating the goroutine index");
   sched.goidx = t;
   sched.goidxbits = bits;
@@ -739,15 +741,21 @@ void minit(m* mp) {
   mp->procid = static_cast<int32_t>(syscall(SYS_gettid));
   mp->whotoken = thread_token();
   tls_who = mp->whotoken;
-  pthread_attr_t attr;
-  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-    void* addr;
-    size_t size;
-    pthread_attr_getstack(&attr, &addr, &size);
-    mp->g0.stack.lo = reinterpret_cast<uintptr_t>(addr);
-    mp->g0.stack.hi = mp->g0.stack.lo + size;
-    pthread_attr_destroy(&attr);
+  // Thread stack bounds, cached per thread: for the process's main thread
+  // glibc finds them by parsing /proc/self/maps, which takes milliseconds
+  // once tens of thousands of goroutine stacks are mapped.
+  thread_local stack bounds{};
+  if (!bounds.lo) {
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      void* addr;
+      size_t size;
+      pthread_attr_getstack(&attr, &addr, &size);
+      bounds = {reinterpret_cast<uintptr_t>(addr), reinterpret_cast<uintptr_t>(addr) + size};
+      pthread_attr_destroy(&attr);
+    }
   }
+  mp->g0.stack = bounds;
 #if GORO_TSAN
   mp->g0.tsan_fiber = __tsan_get_current_fiber();
 #endif
@@ -801,7 +809,7 @@ G* newproc1(std::size_t size, std::size_t align, void** closure) noexcept {
   if (size <= (gp->stack.hi - gp->stack.lo) / 8) {
     *closure = reinterpret_cast<void*>((top - size) & ~(uintptr_t{align} - 1));
   } else {
-    *closure = ::operator new(size, std::align_val_t{align});
+    *closure = ::operator new (size, std::align_val_t{align});
   }
   gp->closure = *closure;
   gp->atomicstatus.store(_Gidle, std::memory_order_relaxed);
@@ -1013,8 +1021,9 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
   mexit(sched.allm[0]);
   tls_who = 0;
 
-  // Abandon what is left (Go's process exit): free every stack, reset the
-  // registry for the next run. G records stay (never freed).
+  // Abandon what is left (Go's process exit): drop timers, free every
+  // stack, reset the registry for the next run. G records stay (never freed).
+  timers_reset();
   forEachG([](G* g) {
     if (g->atomicstatus.load(std::memory_order_relaxed) != _Gdead) {
       std::free(const_cast<char*>(g->labels));
@@ -1028,7 +1037,8 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
     }
     if (g->stack.lo) {
 #if GORO_ASAN
-      __asan_unpoison_memory_region(reinterpret_cast<void*>(g->stack.lo), g->stack.hi - g->stack.lo);
+      __asan_unpoison_memory_region(reinterpret_cast<void*>(g->stack.lo),
+                                    g->stack.hi - g->stack.lo);
 #endif
       stackfree(g->stack, g->stackguarded);
       g->stack = {};

@@ -44,22 +44,22 @@ struct timer;
 
 // m is a worker thread (Go's M and P in one; see runtime2.h).
 struct alignas(64) m {
-  int32_t id;                     // 0..nm-1; worker 0 is the thread that called run()
-  int32_t procid;                 // Linux tid
-  uint64_t whotoken;              // the thread's misuse-report identity (goro::Who)
-  G* curg;                        // running goroutine, null in the scheduler loop
-  G g0;                           // the worker's own (thread) stack context; goid 0
+  int32_t id;         // 0..nm-1; worker 0 is the thread that called run()
+  int32_t procid;     // Linux tid
+  uint64_t whotoken;  // the thread's misuse-report identity (goro::Who)
+  G* curg;            // running goroutine, null in the scheduler loop
+  G g0;               // the worker's own (thread) stack context; goid 0
   // Local run queue: owner pushes at tail, anyone pops/steals at head.
   std::atomic<uint32_t> runqhead;
   std::atomic<uint32_t> runqtail;
   std::atomic<G*> runq[kRunqSize];
-  std::atomic<G*> runnext;        // readied by the running G: runs next (ping-pong)
+  std::atomic<G*> runnext;  // readied by the running G: runs next (ping-pong)
   // Parking (guarded by sched.lock except the futex word itself).
-  std::atomic<uint32_t> parked;   // 1 while asleep in findrunnable (futex word)
-  m* schedlink;                   // idle list link
-  bool spinning;                  // counted in sched.nmspinning
-  uint32_t schedtick;             // switches into goroutines, for fairness checks
-  uint64_t fastrand;              // per-worker PRNG state
+  std::atomic<uint32_t> parked;  // 1 while asleep in findrunnable (futex word)
+  m* schedlink;                  // idle list link
+  bool spinning;                 // counted in sched.nmspinning
+  uint32_t schedtick;            // switches into goroutines, for fairness checks
+  uint64_t fastrand;             // per-worker PRNG state
   // After-switch request from the context we left.
   postkind post;
   G* postg;
@@ -75,27 +75,27 @@ struct alignas(64) m {
 // schedt is the global scheduler state (Go's schedt) and the goroutine
 // registry. One instance: goro::detail::sched.
 struct schedt {
-  mutex lock;                          // guards: runq*, midle, gfree*, registry writes
+  mutex lock;  // guards: runq*, midle, gfree*, registry writes
   // Global run queue (FIFO through G.schedlink).
   G* runqhead;
   G* runqtail;
   std::atomic<int32_t> runqsize;
   // Workers.
-  m** allm;                            // [nm]
+  m** allm;  // [nm]
   int32_t nm;
-  m* midle;                            // idle (parked) workers
-  std::atomic<int32_t> npidle;         // workers idle
-  std::atomic<int32_t> nmspinning;     // workers looking for work without parking
-  std::atomic<bool> running;           // inside run()
-  std::atomic<bool> done;              // main goroutine returned: workers leave
+  m* midle;                         // idle (parked) workers
+  std::atomic<int32_t> npidle;      // workers idle
+  std::atomic<int32_t> nmspinning;  // workers looking for work without parking
+  std::atomic<bool> running;        // inside run()
+  std::atomic<bool> done;           // main goroutine returned: workers leave
   // Goroutines.
-  std::atomic<uint64_t> goidgen;       // last goid handed out
-  std::atomic<int32_t> ngsys;          // unused (Go counts system goroutines)
-  std::atomic<int32_t> gcount;         // goroutines that exist (not _Gdead)
-  G* gfree;                            // global free Gs (stack attached)
+  std::atomic<uint64_t> goidgen;  // last goid handed out
+  std::atomic<int32_t> ngsys;     // unused (Go counts system goroutines)
+  std::atomic<int32_t> gcount;    // goroutines that exist (not _Gdead)
+  G* gfree;                       // global free Gs (stack attached)
   int32_t gfreecnt;
   // Registry: all G records ever allocated, in chunks of kGChunk (never freed).
-  G** allgchunks;                      // [kMaxGChunks], only the first nallgchunks used
+  G** allgchunks;  // [kMaxGChunks], only the first nallgchunks used
   std::atomic<uint32_t> nallgchunks;
   // goid -> G index: open addressing, linear probing, power-of-two size,
   // slot = goid * 0x9E3779B97F4A7C15 >> (64 - goidxbits). Entries {goid, G*};
@@ -139,11 +139,10 @@ bool stack_guard_hit(G* gp, uintptr_t addr) noexcept;
 // scheduler context or at a switch point; it must not block.
 struct timer {
   int64_t when;
-  int64_t period;               // > 0: re-arm every period (Ticker)
   void (*f)(void* arg, uintptr_t seq);
   void* arg;
   uintptr_t seq;
-  int32_t index;                // position in the heap, -1 if not in it
+  int32_t index;  // position in the heap, -1 if not in it
 };
 void addtimer(timer* t) noexcept;
 bool deltimer(timer* t) noexcept;  // true if it was pending
@@ -151,12 +150,16 @@ bool deltimer(timer* t) noexcept;  // true if it was pending
 int64_t runtimers(int64_t now) noexcept;
 extern std::atomic<int64_t> timer0when;  // earliest pending deadline, 0 if none
 bool timers_pending() noexcept;
+void timers_reset() noexcept;  // end of run(): drop every timer
 
 // ---- traceback (traceback.cpp) ----
 // dump_goroutines writes Go's goroutine dump of every goroutine to fd 2.
 // `self` (may be null) is printed first as [running] with the current stack.
 void dump_goroutines(G* self, int fd) noexcept;
 std::string goroutine_header(const G* gp, int64_t now);
+// origin_string: "created by F in goroutine K at file:line" (or "the main
+// goroutine") for misuse reports.
+std::string origin_string(uintptr_t gopc, uint64_t parent);
 std::string format_traceback(const G* gp, bool current);
 std::string symbolize_pc(uintptr_t pc, bool* user);  // "func" for a pc
 std::string top_function(const G* gp);  // topmost user frame of a parked G, as in dumps

@@ -52,7 +52,7 @@ void forward(int sig, siginfo_t* info, void* uc, const struct sigaction& prev) {
 void on_fault(int sig, siginfo_t* info, void* uc) {
   G* gp = getg();
   uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
-  if (gp && gp->stackguarded && stack_guard_hit(gp, addr)) report_guard_fault(gp, addr);
+  if (stack_guard_hit(gp, addr)) report_guard_fault(gp, addr);
   forward(sig, info, uc, sig == SIGBUS ? g_prev_bus : g_prev_segv);
 }
 

@@ -10,7 +10,9 @@ namespace goro::testing {
 
 using namespace goro::detail;
 
-Option ignore_top_function(std::string_view f) { return {Option::top_function, std::string(f), {}, {}}; }
+Option ignore_top_function(std::string_view f) {
+  return {Option::top_function, std::string(f), {}, {}};
+}
 
 Option ignore_current() {
   Option o{Option::goids, {}, {}, {}};

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "goro/sched.h"
+#include "goro/time.h"
 #include "proc.h"
 
 namespace goro::detail {
@@ -60,7 +61,9 @@ void siftdown(size_t i) {
   t->index = static_cast<int32_t>(i);
 }
 
-void update0() { timer0when.store(heap->empty() ? 0 : heap->front()->when, std::memory_order_release); }
+void update0() {
+  timer0when.store(heap->empty() ? 0 : heap->front()->when, std::memory_order_release);
+}
 
 void remove_at(size_t i) {
   timer* last = heap->back();
@@ -121,12 +124,7 @@ int64_t runtimers(int64_t now) noexcept {
       f = t->f;
       arg = t->arg;
       seq = t->seq;
-      if (t->period > 0) {
-        t->when += t->period * (1 + (now - t->when) / t->period);
-        siftdown(0);
-      } else {
-        remove_at(0);
-      }
+      remove_at(0);
       update0();
     }
     f(arg, seq);
@@ -158,10 +156,134 @@ void sleep(std::chrono::nanoseconds d) noexcept {
     std::this_thread::sleep_for(d);
     return;
   }
-  timer t{nanotime() + d.count(), 0, goready_timer, gp, 0, -1};
+  timer t{nanotime() + d.count(), goready_timer, gp, 0, -1};
   // The timer is armed after the goroutine is off the CPU (unlockf), so it
   // cannot fire and ready a goroutine that is still running.
   gopark(sleep_commit, &t, waitReason::sleep);
 }
 
 }  // namespace goro
+
+// ---------------------------------------------------------------- Timer, Ticker
+
+namespace goro::detail {
+
+// timerstate is a Timer/Ticker: the heap entry plus the channel it sends
+// on. References: the handle's and, from start until the timer is stopped
+// or has fired for the last time, the heap's. `mu` orders a firing against
+// stop(): runtimers takes a timer out of the heap before calling sendtime,
+// so a stop() that finds it gone knows a firing is in flight and leaves it
+// to sendtime (which sees `stopped`) to drop the heap's reference.
+struct timerstate {
+  timer t;
+  Chan<Time> c;
+  int64_t period;  // ns between ticks; 0 for a one-shot Timer
+  std::atomic<int> refs;
+  mutex mu;
+  bool stopped;  // guarded by mu: no more firings
+};
+
+namespace {
+
+void unref(timerstate* ts) {
+  if (ts->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete ts;
+}
+
+void sendtime(void* arg, uintptr_t) {
+  auto* ts = static_cast<timerstate*>(arg);
+  bool last;
+  {
+    mutex_guard lk(ts->mu);
+    if (!ts->stopped) {
+      Time now = std::chrono::steady_clock::now();
+      ts->c.try_send(now);  // buffer of one: the tick is dropped if the reader is behind
+      if (ts->period > 0) {
+        ts->t.when += ts->period;
+        int64_t n = nanotime();
+        if (ts->t.when < n) ts->t.when = n + ts->period - (n - ts->t.when) % ts->period;
+        addtimer(&ts->t);
+      } else {
+        ts->stopped = true;
+      }
+    }
+    last = ts->stopped;
+  }
+  if (last) unref(ts);
+}
+
+}  // namespace
+
+timerstate* starttimer(const Chan<Time>& c, std::chrono::nanoseconds d,
+                       std::chrono::nanoseconds period) {
+  if (period.count() < 0) throw Panic("non-positive interval for NewTicker");
+  auto* ts =
+      new timerstate{timer{nanotime() + std::max<int64_t>(d.count(), 0), sendtime, nullptr, 0, -1},
+                     c,
+                     period.count(),
+                     {2},
+                     {},
+                     false};
+  ts->t.arg = ts;
+  // sendtime re-adds a Ticker's timer under ts->mu, so stop() cannot race
+  // with a re-arm.
+  addtimer(&ts->t);
+  return ts;
+}
+
+bool stoptimer(timerstate* ts) noexcept {
+  bool pending;
+  {
+    mutex_guard lk(ts->mu);
+    if (ts->stopped) return false;
+    ts->stopped = true;
+    pending = deltimer(&ts->t);
+  }
+  if (pending) unref(ts);  // else a firing is in flight: sendtime drops it
+  return pending;
+}
+
+void releasetimer(timerstate* ts) noexcept {
+  stoptimer(ts);
+  unref(ts);
+}
+
+void droptimer(timerstate* ts) noexcept { unref(ts); }
+
+}  // namespace goro::detail
+
+namespace goro {
+
+Chan<Time> after(std::chrono::nanoseconds d) {
+  auto c = make_chan<Time>(1);
+  detail::droptimer(detail::starttimer(c, d, {}));  // fires once, then frees itself
+  return c;
+}
+
+}  // namespace goro
+
+namespace goro::detail {
+
+// timers_reset runs at the end of run(): timers of abandoned goroutines
+// (sleeps: on their freed stacks) must not outlive the run; Timers and
+// Tickers still referenced by a handle are stopped.
+void timers_reset() noexcept {
+  std::vector<timer*> all;
+  {
+    mutex_guard lk(timerlock);
+    if (!heap) return;
+    all.swap(*heap);
+    for (timer* t : all) t->index = -1;
+    update0();
+  }
+  for (timer* t : all) {
+    if (t->f != sendtime) continue;
+    auto* ts = static_cast<timerstate*>(t->arg);
+    {
+      mutex_guard lk(ts->mu);
+      ts->stopped = true;
+    }
+    unref(ts);
+  }
+}
+
+}  // namespace goro::detail

@@ -99,8 +99,8 @@ struct frame {
   std::string fn;    // demangled, with parameters
   std::string file;  // may be empty
   int line;
-  uintptr_t pc;      // return address (or faulting pc)
-  uintptr_t entry;   // function start (0 if unknown / inlined)
+  uintptr_t pc;     // return address (or faulting pc)
+  uintptr_t entry;  // function start (0 if unknown / inlined)
   bool inlined;
 };
 
@@ -108,11 +108,10 @@ struct frame {
 // file: the runtime's sources and installed headers), of the C++ runtime
 // (exception machinery, <functional>/<tuple> plumbing) or of a sanitizer.
 bool is_runtime_frame(const frame& f) {
-  static const char* const prefixes[] = {"goro::",      "goro_",           "__cxa",
-                                         "_Unwind",     "std::terminate",  "__cxxabiv1::",
-                                         "__gnu_cxx::", "backtrace_",      "std::__terminate",
-                                         "__sanitizer", "__asan",          "__tsan",
-                                         "__interceptor"};
+  static const char* const prefixes[] = {
+      "goro::",       "goro_",       "__cxa",        "_Unwind",          "std::terminate",
+      "__cxxabiv1::", "__gnu_cxx::", "backtrace_",   "std::__terminate", "__sanitizer",
+      "__asan",       "__tsan",      "__interceptor"};
   for (const char* p : prefixes)
     if (f.fn.compare(0, std::strlen(p), p) == 0) return true;
   if (f.file.empty()) return false;
@@ -210,7 +209,7 @@ std::string render_frames(const std::vector<uintptr_t>& pcs) {
   // Hide runtime frames at the top (the blocking call's internals) and
   // everywhere below the first user frame too (the start trampoline).
   for (const frame& f : frames) {
-    if (!all && is_runtime_frame(f)) continue;
+    if (!all && (is_runtime_frame(f) || (f.fn == "?" && f.file.empty()))) continue;
     out += elide_params(f.fn);
     out += "\n\t";
     out += f.file.empty() ? "?" : f.file;
@@ -250,7 +249,13 @@ std::string creation_site(const G* gp) {
     }
   if (!f && !frames.empty()) f = &frames.back();
   if (!f) return {};
-  std::string fn = elide_params(f->fn);
+  // DWARF names inlined lambdas just "operator()"; the enclosing real
+  // function's ELF symbol is qualified and says more.
+  const std::string& name = (f->inlined && f->fn.find("::") == std::string::npos &&
+                             !frames.back().fn.empty() && frames.back().fn != "?")
+                                ? frames.back().fn
+                                : f->fn;
+  std::string fn = elide_params(name);
   fn.resize(fn.size() - 5);  // Go prints "created by main.main", no parentheses
   std::string s = "created by " + fn;
   if (gp->parentGoid) s += " in goroutine " + std::to_string(gp->parentGoid);
@@ -258,6 +263,19 @@ std::string creation_site(const G* gp) {
   if (frames.back().entry && gp->gopc > frames.back().entry)
     s += " +" + hex(gp->gopc - frames.back().entry);
   return s + "\n";
+}
+
+std::string origin_string(uintptr_t gopc, uint64_t parent) {
+  if (!gopc) return "the main goroutine";
+  G g{};
+  g.gopc = gopc;
+  g.parentGoid = parent;
+  std::string cs = creation_site(&g);  // "created by F in goroutine K\n\tfile:line +0x..\n"
+  size_t nl = cs.find('\n');
+  if (nl == std::string::npos) return "created at an unknown site";
+  std::string loc = cs.substr(nl + 2);
+  loc = loc.substr(0, loc.find_first_of(" \n"));
+  return cs.substr(0, nl) + " at " + loc;
 }
 
 std::string goroutine_header(const G* gp, int64_t now) {

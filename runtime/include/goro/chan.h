@@ -48,7 +48,7 @@ namespace detail {
 struct chantype {
   uint64_t elemsize;
   uint64_t elemalign;
-  const char* elemname;                    // typeid(T).name() (mangled)
+  const char* elemname;                          // typeid(T).name() (mangled)
   void (*move_construct)(void* dst, void* src);  // placement-move *src into dst
   void (*destroy)(void* p);
 };
@@ -71,10 +71,10 @@ struct waitq {
 // everything but the refcount; closed is also read without the lock by the
 // non-blocking fast paths (atomically).
 struct hchan {
-  uint64_t qcount;           // total data in the queue
-  uint64_t dataqsiz;         // size of the circular queue
-  void* buf;                 // points to an array of dataqsiz elements
-  uint16_t elemsize;         // Go's width; 0 if the element is larger (see elemtype)
+  uint64_t qcount;    // total data in the queue
+  uint64_t dataqsiz;  // size of the circular queue
+  void* buf;          // points to an array of dataqsiz elements
+  uint16_t elemsize;  // Go's width; 0 if the element is larger (see elemtype)
   std::atomic<uint32_t> closed;
   const chantype* elemtype;  // element type
   uint64_t sendx;            // send index
@@ -243,17 +243,24 @@ Chan<T> make_chan(int64_t cap) {
 
 // ---- select ----
 
+// Cases refer to their channel without touching its reference count; a
+// case made from a temporary Chan (e.g. recv_discard(goro::after(d))) keeps
+// that temporary alive in `keep` for the select.
 template <class T>
 struct recv_case {
-  Chan<T>* ch;
-  T* out;     // may be null: value discarded
-  bool* ok;   // may be null
+  using value_type = T;
+  detail::hchan* c;
+  Chan<T> keep;
+  T* out;    // may be null: value discarded
+  bool* ok;  // may be null
   alignas(T) unsigned char slot[sizeof(T)];
   static constexpr bool is_send = false;
 };
 template <class T>
 struct send_case {
-  Chan<T>* ch;
+  using value_type = T;
+  detail::hchan* c;
+  Chan<T> keep;
   T value;
   static constexpr bool is_send = true;
 };
@@ -262,17 +269,28 @@ struct default_case_t {};
 // recv(ch, out, ok): a receive case; on selection *out = value (or T{} if
 // closed), *ok = whether a value was received.
 template <class T>
-recv_case<T> recv(Chan<T>& ch, T& out, bool* ok = nullptr) {
-  return recv_case<T>{&ch, &out, ok, {}};
+recv_case<T> recv(const Chan<T>& ch, T& out, bool* ok = nullptr) {
+  return recv_case<T>{ch.raw(), {}, &out, ok, {}};
 }
 template <class T>
-recv_case<T> recv_discard(Chan<T>& ch, bool* ok = nullptr) {
-  return recv_case<T>{&ch, nullptr, ok, {}};
+recv_case<T> recv(Chan<T>&& ch, T& out, bool* ok = nullptr) {
+  detail::hchan* c = ch.raw();
+  return recv_case<T>{c, std::move(ch), &out, ok, {}};
+}
+// recv_discard(ch, ok): a receive case whose value is dropped.
+template <class T>
+recv_case<T> recv_discard(const Chan<T>& ch, bool* ok = nullptr) {
+  return recv_case<T>{ch.raw(), {}, nullptr, ok, {}};
+}
+template <class T>
+recv_case<T> recv_discard(Chan<T>&& ch, bool* ok = nullptr) {
+  detail::hchan* c = ch.raw();
+  return recv_case<T>{c, std::move(ch), nullptr, ok, {}};
 }
 // send(ch, v): a send case; v is moved into the channel only if chosen.
 template <class T, class U>
-send_case<T> send(Chan<T>& ch, U&& v) {
-  return send_case<T>{&ch, T(std::forward<U>(v))};
+send_case<T> send(const Chan<T>& ch, U&& v) {
+  return send_case<T>{ch.raw(), {}, T(std::forward<U>(v))};
 }
 inline default_case_t default_case() { return {}; }
 
@@ -308,7 +326,7 @@ int select(Cases&&... cases) {
       using C = std::decay_t<decltype(c)>;
       if constexpr (!detail::is_default_v<C>) {
         if constexpr (C::is_send) {
-          sc[nsends] = {c.ch->raw(), &c.value};
+          sc[nsends] = {c.c, &c.value};
           argidx[nsends++] = ai;
         }
       } else {
@@ -322,7 +340,7 @@ int select(Cases&&... cases) {
       using C = std::decay_t<decltype(c)>;
       if constexpr (!detail::is_default_v<C>) {
         if constexpr (!C::is_send) {
-          sc[nsends + nrecvs] = {c.ch->raw(), c.slot};
+          sc[nsends + nrecvs] = {c.c, c.slot};
           argidx[nsends + nrecvs++] = ai;
         }
       }
@@ -338,7 +356,7 @@ int select(Cases&&... cases) {
       if constexpr (!detail::is_default_v<C>) {
         if constexpr (!C::is_send) {
           if (ai == chosen_arg) {
-            using T = typename std::remove_pointer_t<decltype(c.ch)>::value_type;
+            using T = typename C::value_type;
             if (r.recvOK) {
               T* p = std::launder(reinterpret_cast<T*>(c.slot));
               if (c.out) *c.out = std::move(*p);

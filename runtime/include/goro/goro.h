@@ -7,3 +7,4 @@
 #include "goro/misuse.h"
 #include "goro/panic.h"
 #include "goro/sched.h"
+#include "goro/time.h"

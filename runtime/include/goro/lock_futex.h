@@ -42,8 +42,7 @@ struct mutex {
     return key.compare_exchange_strong(v, 1, std::memory_order_acquire);
   }
   void unlock() noexcept {
-    if (__builtin_expect(key.exchange(0, std::memory_order_release) == 2, 0))
-      futexwakeup(&key, 1);
+    if (__builtin_expect(key.exchange(0, std::memory_order_release) == 2, 0)) futexwakeup(&key, 1);
   }
   bool held() const noexcept { return key.load(std::memory_order_relaxed) != 0; }
 

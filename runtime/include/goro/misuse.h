@@ -50,6 +50,11 @@ enum class MapOp : uint8_t { read, write, iterate };
 struct Who {
   enum Kind : uint8_t { none = 0, thread = 1, goroutine = 2 };
   uint64_t token = 0;
+  // For goroutines, where it was created (captured when the misuse is
+  // detected: the goroutine may have ended by the time it is rendered).
+  uintptr_t gopc = 0;   // return address of its go() call; 0: main goroutine / unknown
+  uint64_t parent = 0;  // creator's goid
+  bool found = false;   // the goroutine existed at detection
 
   Kind kind() const { return static_cast<Kind>(token >> 62); }
   uint64_t id() const { return token & ((uint64_t{1} << 62) - 1); }
@@ -57,6 +62,8 @@ struct Who {
   // describe renders "thread 4711 [name]" (or "goroutine 7"); "unknown" when empty.
   std::string describe() const;
   friend bool operator==(Who a, Who b) { return a.token == b.token; }
+  // capture fills gopc/parent/found from the goroutine registry.
+  void capture();
 };
 
 // MapMisuse describes one detected misuse.

@@ -118,47 +118,47 @@ enum class objkind : uint8_t {
 // sudog is a goroutine waiting on one object (Go's sudog). For channels it
 // sits in the channel's recvq/sendq; for sync primitives in their wait queue.
 struct sudog {
-  G* g;               // the waiting goroutine
-  sudog* next;        // wait-queue links (guarded by the object's lock)
+  G* g;         // the waiting goroutine
+  sudog* next;  // wait-queue links (guarded by the object's lock)
   sudog* prev;
-  void* elem;         // channels: the value sent / the slot received into (on g's stack)
-  const void* c;      // the object waited on (see kind)
-  sudog* waitlink;    // g.waiting list: all sudogs of one blocking operation
+  void* elem;       // channels: the value sent / the slot received into (on g's stack)
+  const void* c;    // the object waited on (see kind)
+  sudog* waitlink;  // g.waiting list: all sudogs of one blocking operation
   int64_t acquiretime;
-  uint32_t ticket;    // sema: handoff ticket; select: the case index
+  uint32_t ticket;  // sema: handoff ticket; select: the case index
   objkind kind;
-  bool isSelect;      // part of a select: g.selectDone arbitrates the wake-up
-  bool success;       // channels: woken by a value (true) or by close (false)
-  bool isRead;        // rwmutex: waiting as a reader
+  bool isSelect;  // part of a select: g.selectDone arbitrates the wake-up
+  bool success;   // channels: woken by a value (true) or by close (false)
+  bool isRead;    // rwmutex: waiting as a reader
 };
 
 // G is a goroutine (Go's g).
 struct alignas(64) G {
-  gobuf sched;                          // 0: registers while not running
-  ::goro::detail::stack stack;          // 64: [lo, hi)
-  uint64_t goid;                        // 80: from 1, never reused (0 while _Gdead/unused)
-  std::atomic<uint32_t> atomicstatus;   // 88: gstatus
-  waitReason waitreason;                // 92: valid if _Gwaiting
-  uint8_t stackguarded;                 // 93: 1 if a PROT_NONE page sits below stack.lo
+  gobuf sched;                         // 0: registers while not running
+  ::goro::detail::stack stack;         // 64: [lo, hi)
+  uint64_t goid;                       // 80: from 1, never reused (0 while _Gdead/unused)
+  std::atomic<uint32_t> atomicstatus;  // 88: gstatus
+  waitReason waitreason;               // 92: valid if _Gwaiting
+  uint8_t stackguarded;                // 93: 1 if a PROT_NONE page sits below stack.lo
   uint8_t pad_[2];
-  int64_t waitsince;                    // 96: nanotime() when it blocked (CLOCK_MONOTONIC ns)
-  sudog* waiting;                       // 104: sudogs of the blocking op, linked by waitlink
-  int32_t m;                            // 112: worker id while running, -1 otherwise
-  std::atomic<uint32_t> selectDone;     // 116: select wake-up arbitration (Go's g.selectDone)
-  uint64_t parentGoid;                  // 120: goid of the creator (0: none / created by a thread)
-  uintptr_t gopc;                       // 128: return address of the go() call in the creator
-  uintptr_t startpc;                    // 136: the start function (user code entry)
-  const char* labels;                   // 144: "k=v\0k=v\0\0" or null (owned, inherited by children)
-  char name[32];                        // 152: optional name, NUL-terminated
-  int64_t createtime;                   // 184: nanotime() at go()
+  int64_t waitsince;                 // 96: nanotime() when it blocked (CLOCK_MONOTONIC ns)
+  sudog* waiting;                    // 104: sudogs of the blocking op, linked by waitlink
+  int32_t m;                         // 112: worker id while running, -1 otherwise
+  std::atomic<uint32_t> selectDone;  // 116: select wake-up arbitration (Go's g.selectDone)
+  uint64_t parentGoid;               // 120: goid of the creator (0: none / created by a thread)
+  uintptr_t gopc;                    // 128: return address of the go() call in the creator
+  uintptr_t startpc;                 // 136: the start function (user code entry)
+  const char* labels;                // 144: "k=v\0k=v\0\0" or null (owned, inherited by children)
+  char name[32];                     // 152: optional name, NUL-terminated
+  int64_t createtime;                // 184: nanotime() at go()
   // ---- private to the scheduler ----
-  G* schedlink;                         // run queue / free list link
-  void* param;                          // wake-up payload (Go's g.param: the sudog that fired)
-  void (*entry)(G*);                    // C++ entry: runs the closure, then goexit
-  void* closure;                        // the callable, placed at the top of the stack
-  void* tsan_fiber;                     // TSan's fiber for this goroutine (sanitizer builds)
-  void* asan_fake_stack;                // ASan fake-stack handle across a switch
-  uint64_t guard_canary_addr;           // unguarded stacks: address of the canary word
+  G* schedlink;                // run queue / free list link
+  void* param;                 // wake-up payload (Go's g.param: the sudog that fired)
+  void (*entry)(G*);           // C++ entry: runs the closure, then goexit
+  void* closure;               // the callable, placed at the top of the stack
+  void* tsan_fiber;            // TSan's fiber for this goroutine (sanitizer builds)
+  void* asan_fake_stack;       // ASan fake-stack handle across a switch
+  uint64_t guard_canary_addr;  // unguarded stacks: address of the canary word
 };
 static_assert(offsetof(G, sched) == 0 && offsetof(G, goid) == 80 && offsetof(G, gopc) == 128,
               "the debug ABI documents these offsets");

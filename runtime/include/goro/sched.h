@@ -124,7 +124,7 @@ struct closure {
     bool heap = reinterpret_cast<uintptr_t>(c) < gp->stack.lo ||
                 reinterpret_cast<uintptr_t>(c) >= gp->stack.hi;
     c->~closure();
-    if (heap) ::operator delete(c, std::align_val_t{alignof(closure)});
+    if (heap) ::operator delete (c, std::align_val_t{alignof(closure)});
   }
 };
 
@@ -140,7 +140,8 @@ template <class F, class... Args>
   detail::G* gp = detail::newproc1(sizeof(C), alignof(C), &mem);
   uintptr_t startpc = detail::startpc_of(f);
   try {
-    ::new (mem) C{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)};
+    ::new (mem)
+        C{std::forward<F>(f), std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)};
   } catch (...) {
     detail::newproc_abort(gp);
     throw;
