@@ -500,7 +500,7 @@ void gfput(m* mp, G* gp) {
 }
 
 G* gfget(m* mp) {
-  if (!mp->gfree && sched.gfree) {
+  if (!mp->gfree) {  // refill from the global list (no unlocked peek: TSan-clean)
     mutex_guard lk(sched.lock);
     while (mp->gfreecnt < kGFreeMax / 2 && sched.gfree) {
       G* g = sched.gfree;
@@ -652,6 +652,12 @@ G* findrunnable(m* mp) {
         }
       }
       if (!gp) {
+        // Stop spinning *before* becoming visible as idle: from mput on, a
+        // waker may pop us and set `spinning` for us (see wakep).
+        if (mp->spinning) {
+          mp->spinning = false;
+          sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
+        }
         mp->parked.store(1, std::memory_order_relaxed);
         mput(mp);
       }
@@ -659,11 +665,6 @@ G* findrunnable(m* mp) {
     if (gp) {
       wakep();
       return gp;
-    }
-    bool wasSpinning = mp->spinning;
-    if (wasSpinning) {
-      mp->spinning = false;
-      sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
     }
     std::atomic_thread_fence(std::memory_order_seq_cst);
     // Re-check every queue now that we are visible as idle.
@@ -869,7 +870,7 @@ void newproc_start(G* gp, void (*entry)(G*), uintptr_t startpc) noexcept {
 #endif
   gp->asan_fake_stack = nullptr;
   uint64_t goid = sched.goidgen.fetch_add(1, std::memory_order_relaxed) + 1;
-  gp->goid = goid;
+  __atomic_store_n(&gp->goid, goid, __ATOMIC_RELAXED);  // read racily by registry walkers
   {
     mutex_guard lk(idxlock);
     goidx_insert_locked(goid, gp);
@@ -900,7 +901,7 @@ void goexit() noexcept {
   }
   std::free(const_cast<char*>(gp->labels));
   gp->labels = nullptr;
-  gp->goid = 0;
+  __atomic_store_n(&gp->goid, uint64_t{0}, __ATOMIC_RELAXED);
   gp->atomicstatus.store(_Gdead, std::memory_order_release);
   sched.gcount.fetch_sub(1, std::memory_order_relaxed);
   mcall(postkind::exit, nullptr, nullptr);

@@ -174,7 +174,21 @@ void forEachG(Fn&& fn) {
     for (uint32_t i = 0; i < kGChunk; i++) fn(&chunk[i]);
   }
 }
-G* findg(uint64_t goid) noexcept;  // O(1) through sched.goidx; null if none
+G* findg(uint64_t goid) noexcept;
+// goidof reads a G's goid from a walker that does not own the G (goexit
+// clears it concurrently).
+inline uint64_t goidof(const G* gp) noexcept {
+  return __atomic_load_n(&gp->goid, __ATOMIC_RELAXED);
+}
+
+// GORO_NO_TSAN marks the dump path: it reads other goroutines' records and
+// stacks without synchronization by design (like Go's traceback of a
+// running program), just before the process exits.
+#if GORO_TSAN
+#define GORO_NO_TSAN __attribute__((no_sanitize("thread")))
+#else
+#define GORO_NO_TSAN
+#endif  // O(1) through sched.goidx; null if none
 void install_signal_handlers() noexcept;
 void install_terminate_handler() noexcept;
 void wakep() noexcept;

@@ -114,3 +114,10 @@ void worker_signal_stack(m* mp) noexcept {
 }
 
 }  // namespace goro::detail
+
+#if GORO_TSAN
+// The goroutine dump allocates inside the SIGQUIT / overflow handler on
+// purpose (see the file comment): tell TSan not to report that, or every
+// death test of the dump would end in a TSan report instead.
+extern "C" const char* __tsan_default_options() { return "report_signal_unsafe=0"; }
+#endif

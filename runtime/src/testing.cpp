@@ -18,7 +18,7 @@ Option ignore_current() {
   Option o{Option::goids, {}, {}, {}};
   forEachG([&](G* gp) {
     if (gp->goid && gp->atomicstatus.load(std::memory_order_acquire) != _Gdead)
-      o.ids.push_back(gp->goid);
+      o.ids.push_back(goidof(gp));
   });
   std::sort(o.ids.begin(), o.ids.end());
   return o;
@@ -28,20 +28,27 @@ Option max_wait(std::chrono::nanoseconds d) { return {Option::wait, {}, {}, d}; 
 
 namespace {
 
-__attribute__((no_sanitize("thread"))) std::vector<G*> leaked(
-    const G* self, std::initializer_list<Option> options) {
+// leaked: the goroutines that count as leaks right now. Status is read
+// first (acquire): a _Gwaiting G's record and stack are then stable.
+std::vector<G*> leaked(const G* self, std::initializer_list<Option> options) {
   std::vector<G*> out;
-  forEachG([&](G* gp) {
-    uint64_t id = gp->goid;
-    uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
-    if (gp == self || id == 0 || st == _Gdead || st == _Gidle) return;
-    for (const Option& o : options) {
-      if (o.kind == Option::goids && std::binary_search(o.ids.begin(), o.ids.end(), id)) return;
-      if (o.kind == Option::top_function && st == _Gwaiting && top_function(gp) == o.function)
-        return;
+  uint32_t n = sched.nallgchunks.load(std::memory_order_acquire);
+  for (uint32_t c = 0; c < n; c++) {
+    for (uint32_t i = 0; i < kGChunk; i++) {
+      G* gp = &sched.allgchunks[c][i];
+      uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
+      uint64_t id = goidof(gp);
+      if (gp == self || id == 0 || st == _Gdead || st == _Gidle) continue;
+      bool ignored = false;
+      for (const Option& o : options) {
+        if (o.kind == Option::goids && std::binary_search(o.ids.begin(), o.ids.end(), id))
+          ignored = true;
+        if (o.kind == Option::top_function && st == _Gwaiting && top_function(gp) == o.function)
+          ignored = true;
+      }
+      if (!ignored) out.push_back(gp);
     }
-    out.push_back(gp);
-  });
+  }
   return out;
 }
 

@@ -165,7 +165,7 @@ void symbolize(uintptr_t pc, uintptr_t lookup, std::vector<frame>& out) {
 }
 
 // parked_pcs walks a parked goroutine's frame-pointer chain.
-std::vector<uintptr_t> parked_pcs(const G* gp) {
+GORO_NO_TSAN std::vector<uintptr_t> parked_pcs(const G* gp) {
   std::vector<uintptr_t> pcs;
   pcs.push_back(gp->sched.pc);
   uintptr_t bp = gp->sched.bp;
@@ -237,7 +237,7 @@ std::string symbolize_pc(uintptr_t pc, bool* user) {
 }
 
 // creation_site renders "created by F in goroutine K\n\tfile:line +0xoff\n".
-std::string creation_site(const G* gp) {
+GORO_NO_TSAN std::string creation_site(const G* gp) {
   if (!gp->gopc) return {};
   std::vector<frame> frames;
   symbolize(gp->gopc, gp->gopc - 1, frames);
@@ -278,7 +278,7 @@ std::string origin_string(uintptr_t gopc, uint64_t parent) {
   return cs.substr(0, nl) + " at " + loc;
 }
 
-std::string goroutine_header(const G* gp, int64_t now) {
+GORO_NO_TSAN std::string goroutine_header(const G* gp, int64_t now) {
   std::string s = "goroutine " + std::to_string(gp->goid);
   if (gp->name[0]) s += std::string(" \"") + gp->name + "\"";
   s += " [";
@@ -293,7 +293,7 @@ std::string goroutine_header(const G* gp, int64_t now) {
   return s + "]:\n";
 }
 
-std::string top_function(const G* gp) {
+GORO_NO_TSAN std::string top_function(const G* gp) {
   std::vector<frame> frames;
   for (uintptr_t pc : parked_pcs(gp)) {
     symbolize(pc, pc - 1, frames);
@@ -307,7 +307,7 @@ std::string top_function(const G* gp) {
   return {};
 }
 
-std::string format_traceback(const G* gp, bool current) {
+GORO_NO_TSAN std::string format_traceback(const G* gp, bool current) {
   std::string s;
   if (current) {
     s = render_frames(current_pcs());
@@ -319,17 +319,21 @@ std::string format_traceback(const G* gp, bool current) {
   return s + creation_site(gp);
 }
 
-__attribute__((no_sanitize("thread"))) std::string dump_all(G* self) {
+GORO_NO_TSAN std::string dump_all(G* self) {
   int64_t now = nanotime();
   std::string out;
   if (self) out += goroutine_header(self, now) + format_traceback(self, true);
-  forEachG([&](G* gp) {
-    if (gp == self || gp->goid == 0) return;
-    uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
-    if (st == _Gdead || st == _Gidle) return;
-    if (!out.empty()) out += "\n";
-    out += goroutine_header(gp, now) + format_traceback(gp, false);
-  });
+  uint32_t n = sched.nallgchunks.load(std::memory_order_acquire);
+  for (uint32_t c = 0; c < n; c++) {
+    for (uint32_t i = 0; i < kGChunk; i++) {
+      G* gp = &sched.allgchunks[c][i];
+      if (gp == self || goidof(gp) == 0) continue;
+      uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
+      if (st == _Gdead || st == _Gidle) continue;
+      if (!out.empty()) out += "\n";
+      out += goroutine_header(gp, now) + format_traceback(gp, false);
+    }
+  }
   return out;
 }
 

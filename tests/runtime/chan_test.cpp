@@ -94,8 +94,7 @@ TEST_P(ChanTest, CloseWakesEveryWaiter) {
         auto [v, ok] = ch.recv_ok();
         results.send(ok ? 100 + v : -1);
       });
-    while (ch.raw()->recvq.first == nullptr) goro::yield();
-    // Wait until all ten are queued.
+    // Wait until all ten are queued (read under the channel's lock).
     for (;;) {
       int n = 0;
       {
@@ -250,10 +249,11 @@ TEST_P(ChanTest, NilChannelBlocksForever) {
   // The goroutine can never be woken, so it is ignored by the leak check.
   goro::run(goro::Config{GetParam(), 0}, [] {
     auto ready = goro::make_chan<uint64_t>(1);
-    goro::go([ready]() mutable {
+    // Captures by reference: an abandoned goroutine's closure is never
+    // destroyed (run() does not unwind it), so it must own nothing.
+    goro::go([&ready] {
       ready.send(goro::goid());
-      goro::Chan<int> nil;
-      nil.recv();
+      goro::Chan<int>().recv();
     });
     uint64_t id = ready.recv();
     wait_parked(id, goro::detail::waitReason::chanReceiveNilChan);

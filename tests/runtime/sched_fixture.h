@@ -12,6 +12,19 @@
 
 namespace goro_test {
 
+// kManyGoroutines: how many goroutines a test may keep alive at once. TSan
+// (clang 14) keeps every fiber in its thread registry, capped near 8k.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GORO_TEST_TSAN 1
+#endif
+#endif
+#ifdef GORO_TEST_TSAN
+inline constexpr int kManyGoroutines = 2000;
+#else
+inline constexpr int kManyGoroutines = 10000;
+#endif
+
 class Sched : public ::testing::TestWithParam<int> {
  protected:
   // run runs body as the main goroutine on GetParam() workers, then fails the

@@ -186,7 +186,7 @@ TEST_P(SelectTest, TimeoutWithAfter) {
 TEST_P(SelectTest, SelectWithNoCasesBlocksForever) {
   goro::run(goro::Config{GetParam(), 0}, [] {
     auto ready = goro::make_chan<uint64_t>(1);
-    goro::go([ready]() mutable {
+    goro::go([&ready] {  // by reference: abandoned goroutines must own nothing
       ready.send(goro::goid());
       goro::select();
     });
