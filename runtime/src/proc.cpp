@@ -352,8 +352,11 @@ void notewakeup(m* mp) {
 }  // namespace
 
 // wakep wakes an idle worker to look for work, if none is spinning already.
+// No StoreLoad fence before reading npidle (as in Go): work published to a
+// running worker's local queue is run by that worker anyway, so a missed
+// wake-up costs parallelism, never progress; the global queue and the idle
+// list are ordered by sched.lock.
 void wakep() noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (sched.npidle.load(std::memory_order_seq_cst) == 0) return;
   int32_t zero = 0;
   if (sched.nmspinning.load(std::memory_order_relaxed) != 0 ||
@@ -560,12 +563,14 @@ void post_switch(m* mp) noexcept {
         runqput(mp, gp, true);
       }
       break;
-    case postkind::yield: {
+    case postkind::yield:
+      // To the tail of the local queue (Go: the global queue). Everything
+      // already queued here runs first; idle workers may steal it; and a
+      // yield between two goroutines stays a single lock-free switch.
       gp->atomicstatus.store(_Grunnable, std::memory_order_relaxed);
-      mutex_guard lk(sched.lock);
-      globrunqput(gp);
+      runqput_local(mp, gp);
+      wakep();
       break;
-    }
     case postkind::exit:
       gfput(mp, gp);
       break;

@@ -179,8 +179,9 @@ std::invoke_result_t<F> run(F&& main) {
   return run(Config{}, std::forward<F>(main));
 }
 
-// yield lets other goroutines run; the caller stays runnable (Go's
-// runtime.Gosched: it goes to the back of the global run queue).
+// yield lets other goroutines run; the caller stays runnable and goes to
+// the back of its worker's run queue (Go's runtime.Gosched uses the global
+// queue; the local one keeps a yield a single lock-free switch).
 void yield() noexcept;
 
 // sleep parks the calling goroutine for at least d (Go's time.Sleep).
