@@ -719,17 +719,19 @@ G* findrunnable(m* mp) {
   }
 }
 
+// checkdead holds sched.lock from its checks through the report, so a
+// plain thread's goready (global queue, under that lock) either lands before
+// the checks or waits until the process is gone.
 void checkdead() {
-  {
-    mutex_guard lk(sched.lock);
-    if (sched.done.load(std::memory_order_relaxed) || sched.npidle.load() != sched.nm ||
-        sched.runqsize.load() > 0)
-      return;
+  sched.lock.lock();
+  bool dead = !sched.done.load(std::memory_order_relaxed) && sched.npidle.load() == sched.nm &&
+              sched.runqsize.load() == 0 && sched.nexternal.load() == 0 && !timers_pending() &&
+              sched.gcount.load() > 0;
+  for (int32_t i = 0; i < sched.nm && dead; i++) dead = runqempty(sched.allm[i]);
+  if (!dead) {
+    sched.lock.unlock();
+    return;
   }
-  if (timers_pending()) return;
-  for (int32_t i = 0; i < sched.nm; i++)
-    if (!runqempty(sched.allm[i])) return;
-  if (sched.gcount.load() <= 0) return;
   fatal_with_dump("all goroutines are asleep - deadlock!", false);
 }
 
@@ -1093,6 +1095,9 @@ void yield() noexcept {
   }
   mcall(postkind::yield, nullptr, nullptr);
 }
+
+ExternalWaker::ExternalWaker() noexcept { sched.nexternal.fetch_add(1, std::memory_order_acq_rel); }
+ExternalWaker::~ExternalWaker() { sched.nexternal.fetch_sub(1, std::memory_order_acq_rel); }
 
 uint64_t goid() noexcept {
   G* gp = getg();

@@ -89,10 +89,11 @@ struct schedt {
   std::atomic<bool> running;        // inside run()
   std::atomic<bool> done;           // main goroutine returned: workers leave
   // Goroutines.
-  std::atomic<uint64_t> goidgen;  // last goid handed out
-  std::atomic<int32_t> ngsys;     // unused (Go counts system goroutines)
-  std::atomic<int32_t> gcount;    // goroutines that exist (not _Gdead)
-  G* gfree;                       // global free Gs (stack attached)
+  std::atomic<uint64_t> goidgen;   // last goid handed out
+  std::atomic<int32_t> ngsys;      // unused (Go counts system goroutines)
+  std::atomic<int32_t> gcount;     // goroutines that exist (not _Gdead)
+  std::atomic<int32_t> nexternal;  // live goro::ExternalWaker guards (silence checkdead)
+  G* gfree;                        // global free Gs (stack attached)
   int32_t gfreecnt;
   // Registry: all G records ever allocated, in chunks of kGChunk (never freed).
   G** allgchunks;  // [kMaxGChunks], only the first nallgchunks used

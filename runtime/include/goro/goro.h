@@ -7,4 +7,6 @@
 #include "goro/misuse.h"
 #include "goro/panic.h"
 #include "goro/sched.h"
+#include "goro/sync.h"
+#include "goro/syncmap.h"
 #include "goro/time.h"

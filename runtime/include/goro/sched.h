@@ -179,6 +179,19 @@ std::invoke_result_t<F> run(F&& main) {
   return run(Config{}, std::forward<F>(main));
 }
 
+// ExternalWaker tells the deadlock check that a thread outside the
+// scheduler may still wake goroutines (close a channel, unlock, done) while
+// the guard exists. Without one, a program whose goroutines all wait for a
+// plain thread is reported as deadlocked, as Go would report it (Go has no
+// plain threads). Create it before the goroutines block; any thread.
+class ExternalWaker {
+ public:
+  ExternalWaker() noexcept;
+  ~ExternalWaker();
+  ExternalWaker(const ExternalWaker&) = delete;
+  ExternalWaker& operator=(const ExternalWaker&) = delete;
+};
+
 // yield lets other goroutines run; the caller stays runnable and goes to
 // the back of its worker's run queue (Go's runtime.Gosched uses the global
 // queue; the local one keeps a yield a single lock-free switch).
