@@ -811,7 +811,6 @@ G* newproc1(std::size_t size, std::size_t align, void** closure) noexcept {
     gp->stack = stackalloc(&guarded);
     gp->stackguarded = guarded;
   }
-  stackinit_canary(gp);
   if (align < 16) align = 16;
   uintptr_t top = gp->stack.hi;
   if (size <= (gp->stack.hi - gp->stack.lo) / 8) {

@@ -130,7 +130,6 @@ void stackfree(stack s, bool guarded) noexcept;
 // stackcheck: fatal "stack overflow" if gp's stack overflowed (canary for
 // unguarded stacks, sp bound for all).
 void stackcheck(G* gp, uintptr_t sp) noexcept;
-void stackinit_canary(G* gp) noexcept;
 std::size_t default_stacksize() noexcept;
 // guard page lookup for the SIGSEGV handler: the G whose guard page holds addr.
 bool stack_guard_hit(G* gp, uintptr_t addr) noexcept;

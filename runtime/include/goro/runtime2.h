@@ -152,13 +152,12 @@ struct alignas(64) G {
   char name[32];                     // 152: optional name, NUL-terminated
   int64_t createtime;                // 184: nanotime() at go()
   // ---- private to the scheduler ----
-  G* schedlink;                // run queue / free list link
-  void* param;                 // wake-up payload (Go's g.param: the sudog that fired)
-  void (*entry)(G*);           // C++ entry: runs the closure, then goexit
-  void* closure;               // the callable, placed at the top of the stack
-  void* tsan_fiber;            // TSan's fiber for this goroutine (sanitizer builds)
-  void* asan_fake_stack;       // ASan fake-stack handle across a switch
-  uint64_t guard_canary_addr;  // unguarded stacks: address of the canary word
+  G* schedlink;           // run queue / free list link
+  void* param;            // wake-up payload (Go's g.param: the sudog that fired)
+  void (*entry)(G*);      // C++ entry: runs the closure, then goexit
+  void* closure;          // the callable, placed at the top of the stack
+  void* tsan_fiber;       // TSan's fiber for this goroutine (sanitizer builds)
+  void* asan_fake_stack;  // ASan fake-stack handle across a switch
 };
 static_assert(offsetof(G, sched) == 0 && offsetof(G, goid) == 80 && offsetof(G, gopc) == 128,
               "the debug ABI documents these offsets");
