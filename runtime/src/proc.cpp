@@ -791,7 +791,16 @@ G* findg(uint64_t goid) noexcept {
   }
 }
 
+namespace {
+G* newproc1_impl(std::size_t size, std::size_t align, void** closure, bool mainstack) noexcept;
+}
+
 G* newproc1(std::size_t size, std::size_t align, void** closure) noexcept {
+  return newproc1_impl(size, align, closure, false);
+}
+
+namespace {
+G* newproc1_impl(std::size_t size, std::size_t align, void** closure, bool mainstack) noexcept {
   if (!sched.running.load(std::memory_order_acquire))
     fatal("goro::go called outside goro::run (start the scheduler with goro::run first)");
   m* mp = getm();
@@ -806,7 +815,10 @@ G* newproc1(std::size_t size, std::size_t align, void** closure) noexcept {
       gp = allocg_locked();
     }
   }
-  if (gp->stack.lo == 0) {
+  if (mainstack) {
+    if (gp->stack.lo) stackfree(gp->stack, gp->stackguarded);
+    gp->stack = stackalloc_main(&gp->stackguarded);
+  } else if (gp->stack.lo == 0) {
     bool guarded;
     gp->stack = stackalloc(&guarded);
     gp->stackguarded = guarded;
@@ -822,6 +834,7 @@ G* newproc1(std::size_t size, std::size_t align, void** closure) noexcept {
   gp->atomicstatus.store(_Gidle, std::memory_order_relaxed);
   return gp;
 }
+}  // namespace
 
 void newproc_abort(G* gp) noexcept {
   bool heap = reinterpret_cast<uintptr_t>(gp->closure) < gp->stack.lo ||
@@ -1004,7 +1017,7 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
   // The main goroutine.
   minit(sched.allm[0]);
   void* mem;
-  G* gp = newproc1(sizeof(mainarg), alignof(mainarg), &mem);
+  G* gp = newproc1_impl(sizeof(mainarg), alignof(mainarg), &mem, true);
   new (mem) mainarg{c};
   newproc_start(gp, &main_entry, startpc);
   gp->gopc = 0;  // created by the runtime, as Go's main goroutine

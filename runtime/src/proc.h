@@ -126,7 +126,11 @@ inline m* getm() noexcept { return tls_m; }
 // stackalloc returns a stack of sched.stacksize bytes (lazily committed),
 // guarded by a PROT_NONE page while the guard budget lasts (see stack.cpp).
 stack stackalloc(bool* guarded) noexcept;
-void stackfree(stack s, bool guarded) noexcept;
+// stackalloc_main: the main goroutine's own mapping (8 MiB, like a thread's
+// stack, guarded); G.stackguarded = kStackPrivate marks it: munmap'd, not pooled.
+constexpr uint8_t kStackPrivate = 2;
+stack stackalloc_main(uint8_t* guarded) noexcept;
+void stackfree(stack s, uint8_t guarded) noexcept;
 // stackcheck: fatal "stack overflow" if gp's stack overflowed (canary for
 // unguarded stacks, sp bound for all).
 void stackcheck(G* gp, uintptr_t sp) noexcept;

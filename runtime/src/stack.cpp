@@ -10,7 +10,7 @@
 //
 // A parked goroutine with a shallow stack costs one touched page (4 KiB)
 // plus its G record; 1M of them fit in a few GiB of RSS and 64 GiB of
-// address space (default 64 KiB stacks).
+// address space (at 64 KiB stacks; the default is 128 KiB).
 //
 // Overflow detection. A PROT_NONE guard page below each stack turns an
 // overflow into a SIGSEGV that the runtime recognizes (signal.cpp) and
@@ -35,12 +35,14 @@
 // GORO_STACK_GUARDS=N overrides the budget (0: no guard pages at all).
 //
 // Stack size: GORO_STACK_SIZE (bytes, rounded up to pages, at least 16 KiB)
-// or 64 KiB. Page tables cost 8 bytes per 4 KiB of *touched* stack plus one
-// 4 KiB table page per 2 MiB region that holds any touched page, so smaller
-// stacks pack parked goroutines' top pages into fewer table pages:
+// or 128 KiB; the main goroutine gets 8 MiB of its own (a thread's usual
+// stack: it often runs the program's deepest code). Page tables cost 8 bytes per 4 KiB of *touched*
+// stack plus one 4 KiB table page per 2 MiB region that holds any touched page, so smaller stacks
+// pack parked goroutines' top pages into fewer table pages:
 //
 //   stack size | page-table bytes per parked goroutine (1 touched page)
 //   64 KiB     | 128 (32 stacks per 2 MiB)
+//   128 KiB    | 256 (the default)
 //   256 KiB    | 512
 //   1 MiB      | 2048
 #include <sys/mman.h>
@@ -79,7 +81,8 @@ constexpr size_t kBigSlabStacks = 4096;
 // loads, vectorized.
 constexpr size_t kCanaryWords = 32;
 constexpr size_t kMinStack = 16 * 1024;
-constexpr size_t kDefaultStack = 64 * 1024;
+constexpr size_t kDefaultStack = 128 * 1024;  // Boost.Context's default; marl: 1 MiB, folly: 16 KiB
+constexpr size_t kMainStack = 8 << 20;        // the main goroutine: a thread's usual 8 MiB
 
 struct pooled {
   stack s;
@@ -158,11 +161,26 @@ stack stackalloc(bool* guarded) noexcept {
   return s;
 }
 
-void stackfree(stack s, bool guarded) noexcept {
+stack stackalloc_main(uint8_t* guarded) noexcept {
+  size_t size = std::max(kMainStack, sched.stacksize);
+  void* mem = mmap(nullptr, size + kPage, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) fatal("runtime: cannot allocate the main goroutine's stack: mmap failed");
+  mprotect(mem, kPage, PROT_NONE);
+  *guarded = kStackPrivate;
+  uintptr_t lo = reinterpret_cast<uintptr_t>(mem) + kPage;
+  return {lo, lo + size};
+}
+
+void stackfree(stack s, uint8_t guarded) noexcept {
+  if (guarded == kStackPrivate) {
+    munmap(reinterpret_cast<void*>(s.lo - kPage), s.hi - s.lo + kPage);
+    return;
+  }
   madvise(reinterpret_cast<void*>(s.lo), s.hi - s.lo, MADV_DONTNEED);
   mutex_guard lk(stacklock);
   if (!pool) pool = new std::vector<pooled>();
-  pool->push_back({s, guarded});
+  pool->push_back({s, guarded != 0});
 }
 
 // stack_guard_hit: does a fault at addr look like gp running off its stack?
@@ -190,7 +208,7 @@ bool stack_guard_hit(G* gp, uintptr_t addr) noexcept {
 
 static bool canary_broken(const G* gp) noexcept {
   const auto* w = reinterpret_cast<const uint64_t*>(gp->stack.lo);
-  if (gp->stackguarded) return (w[0] | w[kCanaryWords - 1]) != 0;
+  if (gp->stackguarded != 0) return (w[0] | w[kCanaryWords - 1]) != 0;
   uint64_t bits = 0;
   for (size_t i = 0; i < kCanaryWords; i++) bits |= w[i];
   return bits != 0;

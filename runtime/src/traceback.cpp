@@ -209,7 +209,7 @@ std::string render_frames(const std::vector<uintptr_t>& pcs) {
   // Hide runtime frames at the top (the blocking call's internals) and
   // everywhere below the first user frame too (the start trampoline).
   for (const frame& f : frames) {
-    if (!all && (is_runtime_frame(f) || (f.fn == "?" && f.file.empty()))) continue;
+    if (!all && (is_runtime_frame(f) || f.fn == "?")) continue;
     out += elide_params(f.fn);
     out += "\n\t";
     out += f.file.empty() ? "?" : f.file;

@@ -135,7 +135,7 @@ volatile int g_limit = 1 << 30;  // opaque to the compiler: no "infinite recursi
 }
 
 TEST_F(Fatal, StackOverflowNamesTheGoroutine) {
-  EXPECT_EXIT(goro::run(goro::Config{1, 0},
+  EXPECT_EXIT(goro::run(goro::Config{1, 65536},
                         [] {
                           auto done = goro::make_chan<int>();
                           goro::go([done]() mutable {
@@ -165,8 +165,12 @@ TEST_F(Fatal, OverflowOfAnUnguardedStackIsCaughtAtTheNextSwitch) {
   EXPECT_EXIT(
       {
         setenv("GORO_STACK_GUARDS", "0", 1);
-        goro::run(goro::Config{1, 0}, [] {
+        goro::run(goro::Config{1, 65536}, [] {
           auto done = goro::make_chan<int>();
+          // A parked neighbour takes the slab's first stack, so the one that
+          // overflows has mapped memory below it (the first would fault).
+          goro::go([done]() mutable { done.recv(); });
+          goro::yield();
           goro::go([done]() mutable {
             goro::set_name("unguarded");
             int r = bounded_recurse(160);  // ~90 KiB of frames on a 64 KiB stack

@@ -321,7 +321,7 @@ TEST_P(SchedTest, DeepButBoundedRecursionFitsTheStack) {
       }
     };
     auto out = goro::make_chan<int>(1);
-    goro::go([out]() mutable { out.send(R::depth(100)); });  // ~30 KiB of a 64 KiB stack
+    goro::go([out]() mutable { out.send(R::depth(100)); });  // ~30 KiB of a 128 KiB stack
     EXPECT_EQ(out.recv(), 100);
   });
 }
@@ -353,7 +353,13 @@ TEST(SchedScale, HundredThousandParkedGoroutines) {
 TEST(SchedRun, RunCanBeCalledAgainWithOtherSettings) {
   for (int n : {1, 3, 2}) {
     int got = goro::run(goro::Config{n, 32 * 1024}, [] {
-      EXPECT_EQ(goro::detail::getg()->stack.hi - goro::detail::getg()->stack.lo, 32u * 1024);
+      EXPECT_EQ(goro::detail::getg()->stack.hi - goro::detail::getg()->stack.lo, 8u << 20)
+          << "the main goroutine has a thread-sized stack";
+      auto size = goro::make_chan<uintptr_t>(1);
+      goro::go([size]() mutable {
+        size.send(goro::detail::getg()->stack.hi - goro::detail::getg()->stack.lo);
+      });
+      EXPECT_EQ(size.recv(), 32u * 1024);
       return goro::maxprocs();
     });
     EXPECT_EQ(got, n);

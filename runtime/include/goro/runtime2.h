@@ -139,7 +139,7 @@ struct alignas(64) G {
   uint64_t goid;                       // 80: from 1, never reused (0 while _Gdead/unused)
   std::atomic<uint32_t> atomicstatus;  // 88: gstatus
   waitReason waitreason;               // 92: valid if _Gwaiting
-  uint8_t stackguarded;                // 93: 1 if a PROT_NONE page sits below stack.lo
+  uint8_t stackguarded;  // 93: 1 if a PROT_NONE page sits below stack.lo (2: own mapping)
   uint8_t pad_[2];
   int64_t waitsince;                 // 96: nanotime() when it blocked (CLOCK_MONOTONIC ns)
   sudog* waiting;                    // 104: sudogs of the blocking op, linked by waitlink

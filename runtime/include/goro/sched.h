@@ -48,7 +48,8 @@ namespace goro {
 // Config configures one run() (zero fields: defaults).
 struct Config {
   int maxprocs = 0;            // worker threads; 0: $GORO_MAXPROCS, else the number of CPUs
-  std::size_t stack_size = 0;  // bytes per goroutine stack; 0: $GORO_STACK_SIZE, else 64 KiB
+  std::size_t stack_size = 0;  // bytes per goroutine stack; 0: $GORO_STACK_SIZE, else 128 KiB
+                               // (the main goroutine: 8 MiB)
 };
 
 namespace detail {
