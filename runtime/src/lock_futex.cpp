@@ -27,6 +27,12 @@ void futexwakeup(const std::atomic<uint32_t>* addr, uint32_t cnt) noexcept {
           cnt > INT_MAX ? INT_MAX : static_cast<int>(cnt), nullptr, nullptr, 0);
 }
 
+int64_t nanotime_coarse() noexcept {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 int64_t nanotime() noexcept {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -873,7 +873,7 @@ void newproc_start(G* gp, void (*entry)(G*), uintptr_t startpc) noexcept {
   gp->waitsince = 0;
   gp->param = nullptr;
   gp->selectDone.store(0, std::memory_order_relaxed);
-  gp->createtime = nanotime();
+  gp->createtime = nanotime_coarse();
   gp->m = -1;
   uintptr_t sp = gp->stack.hi;
   uintptr_t c = reinterpret_cast<uintptr_t>(gp->closure);
@@ -932,7 +932,7 @@ void gopark(bool (*unlockf)(G*, void*), void* arg, waitReason reason) noexcept {
   G* gp = mp ? mp->curg : nullptr;
   if (!gp) throw_not_goroutine(to_string(reason));
   gp->waitreason = reason;
-  gp->waitsince = nanotime();
+  gp->waitsince = nanotime_coarse();
   mcall(postkind::park, unlockf, arg);
   gp->waitreason = waitReason::zero;
 }

@@ -94,7 +94,7 @@ void semacquire1(std::atomic<uint32_t>* addr, semaRoot* root, bool lifo, const s
   s.c = w.c;
   s.kind = w.kind;
   s.isRead = w.isRead;
-  s.acquiretime = since ? since : nanotime();
+  s.acquiretime = since ? since : nanotime_coarse();
   for (;;) {
     root->lock.lock();
     // Add ourselves to nwait to disable the "easy case" in semrelease1.
@@ -171,7 +171,7 @@ void notifyListWait(notifyList* l, uint32_t t, const void* cond) noexcept {
   s.ticket = t;
   s.c = cond;
   s.kind = objkind::cond;
-  s.acquiretime = nanotime();
+  s.acquiretime = nanotime_coarse();
   if (!l->tail)
     l->head = &s;
   else

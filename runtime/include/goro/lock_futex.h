@@ -27,6 +27,12 @@ void futexwakeup(const std::atomic<uint32_t>* addr, uint32_t cnt) noexcept;
 
 // nanotime is CLOCK_MONOTONIC in nanoseconds (Go's nanotime).
 int64_t nanotime() noexcept;
+// nanotime_coarse is CLOCK_MONOTONIC_COARSE in nanoseconds: the same clock
+// at tick resolution (4 ms here; up to ~8 ms behind CLOCK_MONOTONIC
+// measured, with tickless idle CPUs), a few times cheaper to read. Used for
+// the "since when" records of every block and spawn (G.waitsince,
+// sudog.acquiretime, G.createtime): ~15 ns per park saved.
+int64_t nanotime_coarse() noexcept;
 
 // mutex is the runtime's internal lock (Go's runtime.mutex). Not recursive.
 struct mutex {

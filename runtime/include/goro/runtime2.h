@@ -141,16 +141,16 @@ struct alignas(64) G {
   waitReason waitreason;               // 92: valid if _Gwaiting
   uint8_t stackguarded;  // 93: 1 if a PROT_NONE page sits below stack.lo (2: own mapping)
   uint8_t pad_[2];
-  int64_t waitsince;                 // 96: nanotime() when it blocked (CLOCK_MONOTONIC ns)
-  sudog* waiting;                    // 104: sudogs of the blocking op, linked by waitlink
-  int32_t m;                         // 112: worker id while running, -1 otherwise
+  int64_t waitsince;  // 96: when it blocked (CLOCK_MONOTONIC ns, coarse: <= 4 ms resolution)
+  sudog* waiting;     // 104: sudogs of the blocking op, linked by waitlink
+  int32_t m;          // 112: worker id while running, -1 otherwise
   std::atomic<uint32_t> selectDone;  // 116: select wake-up arbitration (Go's g.selectDone)
   uint64_t parentGoid;               // 120: goid of the creator (0: none / created by a thread)
   uintptr_t gopc;                    // 128: return address of the go() call in the creator
   uintptr_t startpc;                 // 136: the start function (user code entry)
   const char* labels;                // 144: "k=v\0k=v\0\0" or null (owned, inherited by children)
   char name[32];                     // 152: optional name, NUL-terminated
-  int64_t createtime;                // 184: nanotime() at go()
+  int64_t createtime;                // 184: when go() ran (CLOCK_MONOTONIC ns, coarse)
   // ---- private to the scheduler ----
   G* schedlink;           // run queue / free list link
   void* param;            // wake-up payload (Go's g.param: the sudog that fired)
