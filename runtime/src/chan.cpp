@@ -211,7 +211,6 @@ bool chansend(hchan* c, void* ep, bool block) {
   mysg.elem = ep;
   mysg.c = c;
   mysg.kind = objkind::chan;
-  mysg.acquiretime = nanotime_coarse();
   gp->waiting = &mysg;
   gp->param = nullptr;
   enqueue(c->sendq, &mysg);
@@ -260,7 +259,6 @@ recvres chanrecv(hchan* c, void* ep, bool block) {
   mysg.elem = ep;
   mysg.c = c;
   mysg.kind = objkind::chan;
-  mysg.acquiretime = nanotime_coarse();
   gp->waiting = &mysg;
   gp->param = nullptr;
   enqueue(c->recvq, &mysg);
@@ -457,7 +455,6 @@ selres selectgo(scase* cases, uint16_t* order, int nsends, int nrecvs, bool bloc
     sg->kind = objkind::chan;
     sg->ticket = static_cast<uint32_t>(casi);
     sg->isRead = casi >= nsends;
-    sg->acquiretime = nanotime_coarse();
     *nextp = sg;
     nextp = &sg->waitlink;
     enqueue(casi < nsends ? cas->c->sendq : cas->c->recvq, sg);

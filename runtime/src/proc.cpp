@@ -58,6 +58,10 @@
 //     replaced for this reason).
 //   * Always switching through g0 (Go's mcall): two switches per block;
 //     goro's direct switch measured in docs/scheduler.md.
+//   * Polling the queues for a while before parking (beyond the stealing
+//     rounds). Measured on 2 workers, spin 0 / 20 / 50 us: ping-pong
+//     212 / 208 / 201 ns, spawn+exit 553 / 655 / 546 ns (two runs agree
+//     within noise): no gain worth a burning CPU.
 //
 // Registry. All G records live in chunks of kGChunk that are never freed
 // (sched.allgchunks): a debugger walks chunk by chunk; a runtime walker may
@@ -581,7 +585,10 @@ void post_switch(m* mp) noexcept {
 
 // mcall leaves the running goroutine (park, yield or exit): straight to the
 // next local goroutine when there is one, else through the worker loop.
-void mcall(postkind k, bool (*unlockf)(G*, void*), void* arg) {
+// Always inlined into its three callers: every function between user code
+// and the switch costs a mispredicted return after it (the return stack
+// buffer still holds the other goroutine's calls): ~7 ns each, measured.
+[[gnu::always_inline]] inline void mcall(postkind k, bool (*unlockf)(G*, void*), void* arg) {
   m* mp = getm();
   G* gp = mp->curg;
   stackcheck(gp, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)));

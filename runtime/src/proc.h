@@ -132,8 +132,19 @@ constexpr uint8_t kStackPrivate = 2;
 stack stackalloc_main(uint8_t* guarded) noexcept;
 void stackfree(stack s, uint8_t guarded) noexcept;
 // stackcheck: fatal "stack overflow" if gp's stack overflowed (canary for
-// unguarded stacks, sp bound for all).
-void stackcheck(G* gp, uintptr_t sp) noexcept;
+// unguarded stacks, sp bound for all). Inline: it runs at every switch.
+constexpr size_t kCanaryBytes = 256;  // see stack.cpp
+[[noreturn, gnu::cold]] void stackcheck_fail(G* gp, uintptr_t sp) noexcept;
+bool canary_broken_unguarded(const G* gp) noexcept;
+inline void stackcheck(G* gp, uintptr_t sp) noexcept {
+  const auto* w = reinterpret_cast<const uint64_t*>(gp->stack.lo);
+  if (__builtin_expect(sp < gp->stack.lo + kCanaryBytes, 0)) stackcheck_fail(gp, sp);
+  if (gp->stackguarded != 0) {
+    if (__builtin_expect((w[0] | w[kCanaryBytes / 8 - 1]) != 0, 0)) stackcheck_fail(gp, sp);
+  } else if (canary_broken_unguarded(gp)) {
+    stackcheck_fail(gp, sp);
+  }
+}
 std::size_t default_stacksize() noexcept;
 // guard page lookup for the SIGSEGV handler: the G whose guard page holds addr.
 bool stack_guard_hit(G* gp, uintptr_t addr) noexcept;

@@ -79,7 +79,7 @@ constexpr size_t kBigSlabStacks = 4096;
 // reported too. Checked in full only for unguarded stacks; guarded ones
 // check two words (the guard page does the real work). Full check: 32
 // loads, vectorized.
-constexpr size_t kCanaryWords = 32;
+constexpr size_t kCanaryWords = kCanaryBytes / 8;
 constexpr size_t kMinStack = 16 * 1024;
 constexpr size_t kDefaultStack = 128 * 1024;  // Boost.Context's default; marl: 1 MiB, folly: 16 KiB
 constexpr size_t kMainStack = 8 << 20;        // the main goroutine: a thread's usual 8 MiB
@@ -206,20 +206,18 @@ bool stack_guard_hit(G* gp, uintptr_t addr) noexcept {
   fatal_with_dump("stack overflow", false);
 }
 
-static bool canary_broken(const G* gp) noexcept {
+bool canary_broken_unguarded(const G* gp) noexcept {
   const auto* w = reinterpret_cast<const uint64_t*>(gp->stack.lo);
-  if (gp->stackguarded != 0) return (w[0] | w[kCanaryWords - 1]) != 0;
   uint64_t bits = 0;
   for (size_t i = 0; i < kCanaryWords; i++) bits |= w[i];
   return bits != 0;
 }
 
-void stackcheck(G* gp, uintptr_t sp) noexcept {
-  if (__builtin_expect(sp < gp->stack.lo + kCanaryWords * 8 || canary_broken(gp), 0))
-    stackoverflow(gp, sp,
-                  gp->stackguarded ? ""
-                                   : "\nruntime: (unguarded stack: the overflow was found at a "
-                                     "switch; the stack below it may be damaged)");
+void stackcheck_fail(G* gp, uintptr_t sp) noexcept {
+  stackoverflow(gp, sp,
+                gp->stackguarded ? ""
+                                 : "\nruntime: (unguarded stack: the overflow was found at a "
+                                   "switch; the stack below it may be damaged)");
 }
 
 void report_guard_fault(G* gp, uintptr_t addr) noexcept { stackoverflow(gp, addr, ""); }

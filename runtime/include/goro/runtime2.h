@@ -121,11 +121,11 @@ struct sudog {
   G* g;         // the waiting goroutine
   sudog* next;  // wait-queue links (guarded by the object's lock)
   sudog* prev;
-  void* elem;       // channels: the value sent / the slot received into (on g's stack)
-  const void* c;    // the object waited on (see kind)
-  sudog* waitlink;  // g.waiting list: all sudogs of one blocking operation
-  int64_t acquiretime;
-  uint32_t ticket;  // sema: handoff ticket; select: the case index
+  void* elem;           // channels: the value sent / the slot received into (on g's stack)
+  const void* c;        // the object waited on (see kind)
+  sudog* waitlink;      // g.waiting list: all sudogs of one blocking operation
+  int64_t acquiretime;  // sync waits: when the wait began (0 for channels: see G.waitsince)
+  uint32_t ticket;      // sema: handoff ticket; select: the case index
   objkind kind;
   bool isSelect;  // part of a select: g.selectDone arbitrates the wake-up
   bool success;   // channels: woken by a value (true) or by close (false)
