@@ -211,11 +211,11 @@ TEST_F(Fatal, MapMisuseNamesBothGoroutinesAndWhereTheyWereCreated) {
                           auto m = std::make_shared<goro::Map<int, int>>();
                           auto done = goro::make_chan<int>(2);
                           goro::go([m, done]() mutable {
-                            for (int i = 0; i < 2000000; i++) (*m)[i & 1023] = i;
+                            for (int i = 0; i < (1 << 30); i++) (*m)[i & 1023] = i;  // until caught
                             done.send(1);
                           });
                           goro::go([m, done]() mutable {
-                            for (int i = 0; i < 2000000; i++) (*m)[i & 1023] = i;
+                            for (int i = 0; i < (1 << 30); i++) (*m)[i & 1023] = i;  // until caught
                             done.send(1);
                           });
                           done.recv();
