@@ -457,9 +457,9 @@ void goidx_remove_locked(uint64_t goid) {
 
 // allocg returns a fresh G record (no stack) from a new or partly used chunk.
 G* allocg_locked() {
-  static uint32_t used_in_last = kGChunk;
+  uint32_t& used_in_last = sched.gchunkused;
   uint32_t n = sched.nallgchunks.load(std::memory_order_relaxed);
-  if (used_in_last == kGChunk) {
+  if (n == 0 || used_in_last == kGChunk) {
     if (n == kMaxGChunks) fatal("too many goroutines");
     if (!sched.allgchunks) {
       sched.allgchunks = static_cast<G**>(std::calloc(kMaxGChunks, sizeof(G*)));
@@ -1072,6 +1072,8 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
     }
     g->m = -1;
   });
+  // Every record, handed out or not, is now on the free list: the next
+  // allocg_locked must start a new chunk.
   sched.gfree = nullptr;
   sched.gfreecnt = 0;
   forEachG([](G* g) {
@@ -1079,6 +1081,7 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
     sched.gfree = g;
     sched.gfreecnt++;
   });
+  sched.gchunkused = kGChunk;
   {
     mutex_guard lk(idxlock);
     std::free(sched.goidx);

@@ -98,6 +98,7 @@ struct schedt {
   // Registry: all G records ever allocated, in chunks of kGChunk (never freed).
   G** allgchunks;  // [kMaxGChunks], only the first nallgchunks used
   std::atomic<uint32_t> nallgchunks;
+  uint32_t gchunkused;  // records handed out from the last chunk (guarded by lock)
   // goid -> G index: open addressing, linear probing, power-of-two size,
   // slot = goid * 0x9E3779B97F4A7C15 >> (64 - goidxbits). Entries {goid, G*};
   // goid 0 = empty. Deletion by backward shift (no tombstones), so a reader

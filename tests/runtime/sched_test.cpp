@@ -366,6 +366,36 @@ TEST(SchedRun, RunCanBeCalledAgainWithOtherSettings) {
   }
 }
 
+TEST(SchedRun, GRecordsAreNotHandedOutTwiceAcrossRuns) {
+  // Regression: the end of a run put every record of the last chunk on the
+  // free list, also those not handed out yet, and the next chunk allocation
+  // handed them out again (found by bench/sched).
+  auto spawn_live = [](int n) {
+    goro::run(goro::Config{2, 0}, [n] {
+      auto gate = goro::make_chan<int>();
+      auto done = goro::make_chan<int>(n);
+      for (int i = 0; i < n; i++)
+        goro::go([gate, done]() mutable {
+          gate.recv();
+          done.send(1);
+        });
+      while (goro::num_goroutine() < n + 1) goro::yield();
+      std::set<uint64_t> ids;
+      goro::detail::forEachG([&](G* g) {
+        if (uint64_t id = goro::detail::goidof(g)) {
+          EXPECT_TRUE(ids.insert(id).second) << "goid " << id << " twice";
+        }
+      });
+      EXPECT_EQ(ids.size(), static_cast<size_t>(n + 1));
+      gate.close();
+      for (int i = 0; i < n; i++) done.recv();
+    });
+  };
+  spawn_live(10);
+  spawn_live(3 * static_cast<int>(goro::detail::kGChunk));
+  spawn_live(7 * static_cast<int>(goro::detail::kGChunk));
+}
+
 TEST(SchedRun, LeftoverGoroutinesAreAbandonedWhenMainReturns) {
   goro::run(goro::Config{2, 0}, [] {
     // Abandoned goroutines are not unwound: they must own nothing, and the
