@@ -45,17 +45,35 @@ int64_t nanotime() noexcept {
 constexpr int kActiveSpin = 4;
 constexpr int kActiveSpinCnt = 30;
 
+// A sleeper re-checks at least this often (see lock_futex.h: a missed
+// wake-up costs at most this much).
+constexpr int64_t kSleepNs = 1000000;
+
 void mutex::lock_slow() noexcept {
   for (int i = 0; i < kActiveSpin; i++) {
     for (int j = 0; j < kActiveSpinCnt; j++) __builtin_ia32_pause();
-    uint32_t v = 0;
+    uint8_t v = 0;
     if (key.load(std::memory_order_relaxed) == 0 &&
         key.compare_exchange_weak(v, 1, std::memory_order_acquire))
       return;
   }
-  // Drepper's futex mutex: from now on take it only as "locked with
-  // sleepers" (2), so no sleeper is forgotten by an unlock.
-  while (key.exchange(2, std::memory_order_acquire) != 0) futexsleep(&key, 2, -1);
+  for (;;) {
+    nsleep.fetch_add(1, std::memory_order_seq_cst);
+    uint8_t v = 0;
+    if (key.compare_exchange_strong(v, 1, std::memory_order_acquire)) {
+      nsleep.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    // Sleep while the word still says "locked, with us asleep" (any change
+    // of key or nsleep wakes the futex check).
+    uint32_t w = word()->load(std::memory_order_relaxed);
+    if (w & 0xff) futexsleep(word(), w, kSleepNs);
+    nsleep.fetch_sub(1, std::memory_order_relaxed);
+    v = 0;
+    if (key.load(std::memory_order_relaxed) == 0 &&
+        key.compare_exchange_strong(v, 1, std::memory_order_acquire))
+      return;
+  }
 }
 
 }  // namespace goro::detail
