@@ -24,26 +24,22 @@ fail, and nonzero only for a real error (missing C++ binary, a run failing).
 
 import argparse
 import datetime
-import glob
 import json
 import math
-import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.dont_write_bytecode = True  # no bench/__pycache__ in the source tree
+import common  # noqa: E402  (bench/common.py)
+from common import Error, fmt, ratio, run  # noqa: E402
 
 OPS = ["insert", "lookup_hit", "lookup_miss", "erase", "iterate"]
 KEYS = ["int64", "string"]
 SIZES = [1000, 100000, 1000000]
 CXX_IMPLS = ["goro", "goro_nocheck", "std", "absl"]
 HERE = Path(__file__).resolve().parent
-GO_CANDIDATES = [os.environ.get("GO", ""), "/usr/lib/go-1.19/bin/go", "go"]
-
-
-class Error(Exception):
-    pass
 
 
 def selected(name, args):
@@ -56,14 +52,6 @@ def parse_name(name):
     if len(parts) < 5 or parts[0] != "map" or not parts[4].isdigit():
         return None
     return parts[1], parts[2], parts[3], int(parts[4])
-
-
-def run(cmd, **kw):
-    print("running:", " ".join(str(c) for c in cmd), file=sys.stderr)
-    res = subprocess.run(cmd, **kw)
-    if res.returncode != 0:
-        raise Error(f"{Path(cmd[0]).name} exited with status {res.returncode}")
-    return res
 
 
 # --- C++ side ---------------------------------------------------------------
@@ -123,38 +111,12 @@ def load_cxx(path, args):
 
 # --- Go side ----------------------------------------------------------------
 
-def find_go():
-    for c in GO_CANDIDATES:
-        path = shutil.which(c) if c else None
-        if path:
-            return path
-    return None
-
-
-def go_version(go):
-    if not go:
-        return None
-    res = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True)
-    return res.stdout.strip() or None
-
-
 def run_go(build, go, args):
     bench = build / "bench"
     exe, out = bench / "map_go", bench / "map_go.jsonl"
-    env = dict(os.environ, GOFLAGS="-mod=mod", GO111MODULE="on",
-               GOTOOLCHAIN="local", GOCACHE=str(bench / "go-cache"),
-               GOPATH=str(bench / "go-path"))
-    run([go, "build", "-o", str(exe), "."], cwd=HERE / "go", env=env)
+    common.build_go(go, HERE / "go", exe, bench)
     cmd = [exe, "-filter", args.filter] + (["-quick"] if args.quick else [])
-    print("running:", " ".join(map(str, cmd)), file=sys.stderr)
-    with open(out, "w") as f, subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                               text=True) as p:
-        for line in p.stdout:
-            f.write(line)
-            print("  " + line.rstrip(), file=sys.stderr)
-    if p.returncode != 0:
-        raise Error(f"{exe.name} exited with status {p.returncode}")
-    return out
+    return common.run_jsonl(cmd, out)
 
 
 def load_go(path, args):
@@ -174,57 +136,13 @@ def load_go(path, args):
 
 # --- report -----------------------------------------------------------------
 
-def cxx_compiler(build):
-    cache = build / "CMakeCache.txt"
-    if not cache.is_file():
-        return None
-    m = re.search(r"^CMAKE_CXX_COMPILER:\w+=(.*)$", cache.read_text(), re.M)
-    if not m:
-        return None
-    compiler, version = m.group(1).strip(), None
-    for f in glob.glob(str(build / "CMakeFiles" / "*" / "CMakeCXXCompiler.cmake")):
-        text = Path(f).read_text()
-        ident = re.search(r'CMAKE_CXX_COMPILER_ID "(.*)"', text)
-        ver = re.search(r'CMAKE_CXX_COMPILER_VERSION "(.*)"', text)
-        if ident and ver:
-            version = f"{ident.group(1)} {ver.group(1)}"
-    if not version:
-        try:
-            res = subprocess.run([compiler, "--version"], capture_output=True, text=True)
-            version = res.stdout.splitlines()[0] if res.stdout else None
-        except OSError:
-            pass
-    btype = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", cache.read_text(), re.M)
-    btype = f", {btype.group(1)}" if btype and btype.group(1) else ""
-    return f"{version or '?'} ({compiler}{btype})"
-
-
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
 def header(build, gover, context):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"hash-map benchmark, {now}, host {os.uname().nodename}, "
-             f"{cpu_model()}, {os.cpu_count()} CPUs",
-             f"C++: {cxx_compiler(build) or 'unknown'}; Go: {gover or 'not available'}"]
+    lines = [common.host_line("hash-map benchmark", now),
+             f"C++: {common.cxx_compiler(build) or 'unknown'}; Go: {gover or 'not available'}"]
     if context.get("cpu_scaling_enabled"):
         lines.append("note: CPU frequency scaling was enabled during the C++ run")
     return lines
-
-
-def ratio(a, b):
-    return a / b if a is not None and b is not None and b > 0 else None
-
-
-def fmt(x, spec):
-    return "-" if x is None else format(x, spec)
 
 
 COLUMNS = ["op", "key", "n", "goro ns", "goro/Go", "no-check ns", "check cost %",
@@ -248,14 +166,7 @@ def rows(data):
 
 
 def render(body, markdown):
-    if markdown:
-        out = ["| " + " | ".join(COLUMNS) + " |",
-               "|" + "|".join(":---" if i < 2 else "---:" for i in range(len(COLUMNS))) + "|"]
-        return out + ["| " + " | ".join(r) + " |" for r in body]
-    widths = [max(len(r[i]) for r in [COLUMNS] + body) for i in range(len(COLUMNS))]
-    line = lambda r: "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths)))
-    return [line(COLUMNS), "  ".join("-" * w for w in widths)] + [line(r) for r in body]
+    return common.render(COLUMNS, body, markdown, 2)
 
 
 def targets(data):
@@ -327,9 +238,9 @@ def main():
         cxx_json = args.cxx_json or run_cxx(build, args)
         if cxx_json:
             data, context = load_cxx(cxx_json, args)
-        go = find_go()
+        go = common.find_go()
         go_json = args.go_json
-        gover = go_version(go) or ("unknown version" if go_json else None)
+        gover = common.go_version(go) or ("unknown version" if go_json else None)
         if not go_json and not go:
             print("note: Go not found (set GO=/path/to/go); Go columns show '-'",
                   file=sys.stderr)

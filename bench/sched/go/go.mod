@@ -1,0 +1,3 @@
+module goroscope/bench/sched
+
+go 1.19
