@@ -417,71 +417,85 @@ void resetspinning(m* mp) {
 
 // ---------------------------------------------------------------- registry
 
-void goidx_insert_locked(uint64_t goid, G* gp);
-
-void goidx_grow_locked() {
-  uint32_t oldbits = sched.goidxbits;
-  schedt::goidxent* old = sched.goidx;
-  uint32_t bits = oldbits ? oldbits + 1 : 10;
-  auto* t =
-      static_cast<schedt::goidxent*>(std::calloc(size_t{1} << bits, sizeof(schedt::goidxent)));
-  if (!t) fatal("out of memory allocating the goroutine index");
-  sched.goidx = t;
-  sched.goidxbits = bits;
-  sched.goidxcount = 0;
-  if (old) {
-    for (size_t i = 0; i < (size_t{1} << oldbits); i++)
-      if (old[i].goid) goidx_insert_locked(old[i].goid, old[i].g);
-    std::free(old);
-  }
-}
-
 inline size_t goidx_slot(uint64_t goid, uint32_t bits) {
   return static_cast<size_t>((goid * 0x9E3779B97F4A7C15ull) >> (64 - bits));
 }
 
-mutex idxlock;  // guards sched.goidx (kept apart from sched.lock: spawn/exit take only this)
+inline schedt::goidxstripe& goidx_stripe(uint64_t goid) {
+  return sched.goidx[goid % schedt::kGoidxStripes];
+}
 
-void goidx_insert_locked(uint64_t goid, G* gp) {
-  if (!sched.goidx || (sched.goidxcount + 1) * 2 > (1u << sched.goidxbits)) goidx_grow_locked();
-  size_t mask = (size_t{1} << sched.goidxbits) - 1;
-  for (size_t i = goidx_slot(goid, sched.goidxbits);; i = (i + 1) & mask) {
-    if (sched.goidx[i].goid == 0) {
-      sched.goidx[i].g = gp;
-      sched.goidx[i].goid = goid;
-      sched.goidxcount++;
+void goidx_insert_locked(schedt::goidxstripe& st, uint64_t goid, G* gp);
+
+void goidx_grow_locked(schedt::goidxstripe& st) {
+  uint32_t oldbits = st.bits;
+  schedt::goidxent* old = st.tab;
+  uint32_t bits = oldbits ? oldbits + 1 : 6;
+  auto* t =
+      static_cast<schedt::goidxent*>(std::calloc(size_t{1} << bits, sizeof(schedt::goidxent)));
+  if (!t) fatal("out of memory allocating the goroutine index");
+  st.tab = t;
+  st.bits = bits;
+  st.count = 0;
+  if (old) {
+    for (size_t i = 0; i < (size_t{1} << oldbits); i++)
+      if (old[i].goid) goidx_insert_locked(st, old[i].goid, old[i].g);
+    std::free(old);
+  }
+}
+
+void goidx_insert_locked(schedt::goidxstripe& st, uint64_t goid, G* gp) {
+  if (!st.tab || (st.count + 1) * 2 > (1u << st.bits)) goidx_grow_locked(st);
+  size_t mask = (size_t{1} << st.bits) - 1;
+  for (size_t i = goidx_slot(goid, st.bits);; i = (i + 1) & mask) {
+    if (st.tab[i].goid == 0) {
+      st.tab[i].g = gp;
+      st.tab[i].goid = goid;
+      st.count++;
       return;
     }
   }
 }
 
-void goidx_remove_locked(uint64_t goid) {
-  if (!sched.goidx) return;
-  size_t mask = (size_t{1} << sched.goidxbits) - 1;
-  size_t i = goidx_slot(goid, sched.goidxbits);
-  while (sched.goidx[i].goid != goid) {
-    if (sched.goidx[i].goid == 0) return;
+void goidx_remove_locked(schedt::goidxstripe& st, uint64_t goid) {
+  if (!st.tab) return;
+  size_t mask = (size_t{1} << st.bits) - 1;
+  size_t i = goidx_slot(goid, st.bits);
+  while (st.tab[i].goid != goid) {
+    if (st.tab[i].goid == 0) return;
     i = (i + 1) & mask;
   }
   // Backward-shift deletion: move later entries of the probe run back.
   size_t j = i;
   for (;;) {
-    sched.goidx[i].goid = 0;
-    sched.goidx[i].g = nullptr;
+    st.tab[i].goid = 0;
+    st.tab[i].g = nullptr;
     for (;;) {
       j = (j + 1) & mask;
-      if (sched.goidx[j].goid == 0) {
-        sched.goidxcount--;
+      if (st.tab[j].goid == 0) {
+        st.count--;
         return;
       }
-      size_t k = goidx_slot(sched.goidx[j].goid, sched.goidxbits);
+      size_t k = goidx_slot(st.tab[j].goid, st.bits);
       // Keep j where it is if its home k lies cyclically in (i, j].
       if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
       break;
     }
-    sched.goidx[i] = sched.goidx[j];
+    st.tab[i] = st.tab[j];
     i = j;
   }
+}
+
+void goidx_insert(uint64_t goid, G* gp) {
+  auto& st = goidx_stripe(goid);
+  mutex_guard lk(st.lock);
+  goidx_insert_locked(st, goid, gp);
+}
+
+void goidx_remove(uint64_t goid) {
+  auto& st = goidx_stripe(goid);
+  mutex_guard lk(st.lock);
+  goidx_remove_locked(st, goid);
 }
 
 // allocg returns a fresh G record (no stack) from a new or partly used chunk.
@@ -762,7 +776,7 @@ void checkdead() {
   sched.lock.lock();
   bool dead = !sched.done.load(std::memory_order_relaxed) && sched.npidle.load() == sched.nm &&
               sched.runqsize.load() == 0 && sched.nexternal.load() == 0 && !timers_pending() &&
-              sched.gcount.load() > 0;
+              gcount_total() > 0;
   for (int32_t i = 0; i < sched.nm && dead; i++) dead = runqempty(sched.allm[i]);
   if (!dead) {
     sched.lock.unlock();
@@ -818,13 +832,20 @@ void mexit(m* mp) {
 // ---------------------------------------------------------------- API
 
 G* findg(uint64_t goid) noexcept {
-  mutex_guard lk(idxlock);
-  if (!sched.goidx) return nullptr;
-  size_t mask = (size_t{1} << sched.goidxbits) - 1;
-  for (size_t i = goidx_slot(goid, sched.goidxbits);; i = (i + 1) & mask) {
-    if (sched.goidx[i].goid == goid) return sched.goidx[i].g;
-    if (sched.goidx[i].goid == 0) return nullptr;
+  auto& st = goidx_stripe(goid);
+  mutex_guard lk(st.lock);
+  if (!st.tab) return nullptr;
+  size_t mask = (size_t{1} << st.bits) - 1;
+  for (size_t i = goidx_slot(goid, st.bits);; i = (i + 1) & mask) {
+    if (st.tab[i].goid == goid) return st.tab[i].g;
+    if (st.tab[i].goid == 0) return nullptr;
   }
+}
+
+int64_t gcount_total() noexcept {
+  int64_t n = sched.gcount.load(std::memory_order_relaxed);
+  for (int32_t i = 0; i < sched.nm; i++) n += sched.allm[i]->gcount.load(std::memory_order_relaxed);
+  return n;
 }
 
 namespace {
@@ -924,13 +945,25 @@ void newproc_start(G* gp, void (*entry)(G*), uintptr_t startpc) noexcept {
   gp->tsan_fiber = __tsan_create_fiber(0);
 #endif
   gp->asan_fake_stack = nullptr;
-  uint64_t goid = sched.goidgen.fetch_add(1, std::memory_order_relaxed) + 1;
-  __atomic_store_n(&gp->goid, goid, __ATOMIC_RELAXED);  // read racily by registry walkers
-  {
-    mutex_guard lk(idxlock);
-    goidx_insert_locked(goid, gp);
+  // goids: a worker takes them in batches of 16 (Go's _GoidCacheBatch), so
+  // spawning on two workers does not fight over one counter. goids stay
+  // unique and never reused, but goroutines made on different workers are
+  // not numbered in creation order (as in Go).
+  uint64_t goid;
+  m* spawner = getm();
+  if (spawner) {
+    if (spawner->goidcache == spawner->goidcacheend) {
+      spawner->goidcache = sched.goidgen.fetch_add(16, std::memory_order_relaxed) + 1;
+      spawner->goidcacheend = spawner->goidcache + 16;
+    }
+    goid = spawner->goidcache++;
+    spawner->gcount.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    goid = sched.goidgen.fetch_add(1, std::memory_order_relaxed) + 1;
+    sched.gcount.fetch_add(1, std::memory_order_relaxed);
   }
-  sched.gcount.fetch_add(1, std::memory_order_relaxed);
+  __atomic_store_n(&gp->goid, goid, __ATOMIC_RELAXED);  // read racily by registry walkers
+  goidx_insert(goid, gp);
   gp->atomicstatus.store(_Grunnable, std::memory_order_release);
   m* mp = getm();
   if (mp && mp->curg) {
@@ -950,15 +983,12 @@ void gstart_prologue(G* gp) noexcept {
 void goexit() noexcept {
   m* mp = getm();
   G* gp = mp->curg;
-  {
-    mutex_guard lk(idxlock);
-    goidx_remove_locked(gp->goid);
-  }
+  goidx_remove(gp->goid);
   std::free(const_cast<char*>(gp->labels));
   gp->labels = nullptr;
   __atomic_store_n(&gp->goid, uint64_t{0}, __ATOMIC_RELAXED);
   gp->atomicstatus.store(_Gdead, std::memory_order_release);
-  sched.gcount.fetch_sub(1, std::memory_order_relaxed);
+  mp->gcount.fetch_sub(1, std::memory_order_relaxed);
   mcall(postkind::exit, nullptr, nullptr);
   __builtin_unreachable();
 }
@@ -1111,12 +1141,12 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
     sched.gfreecnt++;
   });
   sched.gchunkused = kGChunk;
-  {
-    mutex_guard lk(idxlock);
-    std::free(sched.goidx);
-    sched.goidx = nullptr;
-    sched.goidxbits = 0;
-    sched.goidxcount = 0;
+  for (auto& st : sched.goidx) {
+    mutex_guard lk(st.lock);
+    std::free(st.tab);
+    st.tab = nullptr;
+    st.bits = 0;
+    st.count = 0;
   }
   sched.runqhead = sched.runqtail = nullptr;
   sched.runqsize.store(0);
@@ -1155,7 +1185,9 @@ uint64_t goid() noexcept {
   return gp ? gp->goid : 0;
 }
 
-int num_goroutine() noexcept { return sched.gcount.load(std::memory_order_relaxed); }
+int num_goroutine() noexcept {
+  return sched.running.load(std::memory_order_acquire) ? static_cast<int>(gcount_total()) : 0;
+}
 
 int maxprocs() noexcept {
   if (sched.nm) return sched.nm;

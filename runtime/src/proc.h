@@ -65,6 +65,13 @@ struct alignas(64) m {
   G* postg;
   bool (*postunlockf)(G*, void*);
   void* postarg;
+  // goids handed out in batches (Go's goidcache): [goidcache, goidcacheend).
+  uint64_t goidcache;
+  uint64_t goidcacheend;
+  // Goroutines created here minus goroutines that ended here; the sum over
+  // all workers plus sched.gcount is the number of goroutines (one shared
+  // counter was a contended cache line on every spawn and exit).
+  std::atomic<int64_t> gcount;
   // Caches: dead Gs (with their stacks) for reuse.
   G* gfree;
   int32_t gfreecnt;
@@ -89,9 +96,9 @@ struct schedt {
   std::atomic<bool> running;        // inside run()
   std::atomic<bool> done;           // main goroutine returned: workers leave
   // Goroutines.
-  std::atomic<uint64_t> goidgen;   // last goid handed out
+  std::atomic<uint64_t> goidgen;   // last goid handed out (to a worker's batch or a thread)
   std::atomic<int32_t> ngsys;      // unused (Go counts system goroutines)
-  std::atomic<int32_t> gcount;     // goroutines that exist (not _Gdead)
+  std::atomic<int32_t> gcount;     // goroutines that exist, minus those counted in m.gcount
   std::atomic<int32_t> nexternal;  // live goro::ExternalWaker guards (silence checkdead)
   G* gfree;                        // global free Gs (stack attached)
   int32_t gfreecnt;
@@ -99,17 +106,24 @@ struct schedt {
   G** allgchunks;  // [kMaxGChunks], only the first nallgchunks used
   std::atomic<uint32_t> nallgchunks;
   uint32_t gchunkused;  // records handed out from the last chunk (guarded by lock)
-  // goid -> G index: open addressing, linear probing, power-of-two size,
-  // slot = goid * 0x9E3779B97F4A7C15 >> (64 - goidxbits). Entries {goid, G*};
-  // goid 0 = empty. Deletion by backward shift (no tombstones), so a reader
-  // probes until an empty slot.
+  // goid -> G index, striped so that workers spawning and ending
+  // goroutines at once rarely meet: stripe = goid % kGoidxStripes, each an
+  // open-addressing table of 2^bits {goid, G*} entries, linear probing from
+  // slot = goid * 0x9E3779B97F4A7C15 >> (64 - bits); goid 0 = empty;
+  // deletion by backward shift (no tombstones), so a reader probes until an
+  // empty slot. Each stripe has its own lock and cache line.
   struct goidxent {
     uint64_t goid;
     G* g;
   };
-  goidxent* goidx;
-  uint32_t goidxbits;
-  uint32_t goidxcount;
+  struct alignas(64) goidxstripe {
+    mutex lock;
+    uint32_t bits;   // 2^bits slots; 0: no table yet
+    uint32_t count;  // entries in use
+    goidxent* tab;
+  };
+  static constexpr uint32_t kGoidxStripes = 64;
+  goidxstripe goidx[kGoidxStripes];
   // Configuration of this run.
   std::size_t stacksize;
   uint64_t maingoid;
@@ -191,6 +205,7 @@ void forEachG(Fn&& fn) {
   }
 }
 G* findg(uint64_t goid) noexcept;
+int64_t gcount_total() noexcept;  // the number of goroutines that exist
 // goidof reads a G's goid from a walker that does not own the G (goexit
 // clears it concurrently).
 inline uint64_t goidof(const G* gp) noexcept {
