@@ -389,7 +389,7 @@ void notewakeup(m* mp) {
 // running worker's local queue is run by that worker anyway, so a missed
 // wake-up costs parallelism, never progress; the global queue and the idle
 // list are ordered by sched.lock.
-void wakep() noexcept {
+void wakep_slow() noexcept {
   if (sched.npidle.load(std::memory_order_seq_cst) == 0) return;
   int32_t zero = 0;
   if (sched.nmspinning.load(std::memory_order_relaxed) != 0 ||

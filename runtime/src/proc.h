@@ -222,7 +222,12 @@ inline uint64_t goidof(const G* gp) noexcept {
 #endif  // O(1) through sched.goidx; null if none
 void install_signal_handlers() noexcept;
 void install_terminate_handler() noexcept;
-void wakep() noexcept;
+// wakep wakes an idle worker if there is one and none is spinning (the
+// check inline: it runs on every goready, spawn and yield).
+void wakep_slow() noexcept;
+inline void wakep() noexcept {
+  if (sched.npidle.load(std::memory_order_relaxed) != 0) wakep_slow();
+}
 void worker_signal_stack(m* mp) noexcept;
 
 }  // namespace goro::detail
