@@ -873,7 +873,9 @@ G* newproc1_impl(std::size_t size, std::size_t align, void** closure, bool mains
     }
   }
   if (mainstack) {
-    if (gp->stack.lo) stackfree(gp->stack, gp->stackguarded);
+    // The main goroutine is a run's first: every record is stackless then
+    // (the previous run's end detached them all).
+    if (gp->stack.lo) fatal("runtime: the main goroutine's record already has a stack");
     gp->stack = stackalloc_main(&gp->stackguarded);
   } else if (gp->stack.lo == 0) {
     bool guarded;
@@ -1126,11 +1128,12 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
       __asan_unpoison_memory_region(reinterpret_cast<void*>(g->stack.lo),
                                     g->stack.hi - g->stack.lo);
 #endif
-      stackfree(g->stack, g->stackguarded);
+      if (g->stackguarded == kStackPrivate) stackfree_private(g->stack);
       g->stack = {};
     }
     g->m = -1;
   });
+  stacks_reset();
   // Every record, handed out or not, is now on the free list: the next
   // allocg_locked must start a new chunk.
   sched.gfree = nullptr;

@@ -145,20 +145,20 @@ stack stackalloc(bool* guarded) noexcept;
 // stack, guarded); G.stackguarded = kStackPrivate marks it: munmap'd, not pooled.
 constexpr uint8_t kStackPrivate = 2;
 stack stackalloc_main(uint8_t* guarded) noexcept;
-void stackfree(stack s, uint8_t guarded) noexcept;
+void stackfree_private(stack s) noexcept;  // a kStackPrivate stack: unmapped
+// stacks_reset (end of run, every G detached from its stack): release all
+// slab memory and pool every stack for the next run.
+void stacks_reset() noexcept;
 // stackcheck: fatal "stack overflow" if gp's stack overflowed (canary for
 // unguarded stacks, sp bound for all). Inline: it runs at every switch.
 constexpr size_t kCanaryBytes = 256;  // see stack.cpp
 [[noreturn, gnu::cold]] void stackcheck_fail(G* gp, uintptr_t sp) noexcept;
 bool canary_broken_unguarded(const G* gp) noexcept;
 inline void stackcheck(G* gp, uintptr_t sp) noexcept {
-  const auto* w = reinterpret_cast<const uint64_t*>(gp->stack.lo);
   if (__builtin_expect(sp < gp->stack.lo + kCanaryBytes, 0)) stackcheck_fail(gp, sp);
-  if (gp->stackguarded != 0) {
-    if (__builtin_expect((w[0] | w[kCanaryBytes / 8 - 1]) != 0, 0)) stackcheck_fail(gp, sp);
-  } else if (canary_broken_unguarded(gp)) {
-    stackcheck_fail(gp, sp);
-  }
+  // Guarded stacks: the guard page does the work. Unguarded: the canary
+  // below lo (see stack.cpp).
+  if (gp->stackguarded == 0 && canary_broken_unguarded(gp)) stackcheck_fail(gp, sp);
 }
 std::size_t default_stacksize() noexcept;
 // guard page lookup for the SIGSEGV handler: the G whose guard page holds addr.

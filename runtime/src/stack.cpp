@@ -4,9 +4,12 @@
 // g.stackguard0). C++ frames cannot be moved, so a goroutine's stack is a
 // fixed virtual range, committed page by page as it is touched:
 //
-//   slab (one mmap, MAP_NORESERVE, 64 stacks; 4096 once unguarded):
+//   guarded slab (one mmap, MAP_NORESERVE, 64 stacks):
 //   | guard | stack 0 ........ | guard | stack 1 ........ | ...
-//     4 KiB   sched.stacksize   (guard pages only while the budget lasts)
+//     4 KiB   sched.stacksize
+//   unguarded slab (4096 stacks), once the guard budget is spent:
+//   | lead  | stack 0 ......|c| stack 1 ......|c| stack 2 ...
+//     4 KiB   c = the 256-byte canary of the next stack (below its lo)
 //
 // A parked goroutine with a shallow stack costs one touched page (4 KiB)
 // plus its G record; 1M of them fit in a few GiB of RSS and 64 GiB of
@@ -19,7 +22,7 @@
 // vm.max_map_count (65530 here) caps a process's mappings: guard pages for
 // every stack would stop near 32k goroutines. So guard pages are handed out
 // from a budget, (max_map_count - 16384) / 2 stacks (about 24k here), and
-// stacks beyond it are unguarded: their lowest 256 bytes are a canary that
+// stacks beyond it are unguarded: the 256 bytes below each are a canary that
 // is checked, together with the stack pointer, every time a goroutine
 // leaves the CPU (stackcheck). An unguarded overflow is therefore caught
 // late (at the next switch) and may already have scribbled over the top of
@@ -68,33 +71,47 @@ constexpr size_t kPage = 4096;
 // even when the kernel cannot merge neighbouring slabs.
 constexpr size_t kSlabStacks = 64;
 constexpr size_t kBigSlabStacks = 4096;
-// Canary: the lowest 256 bytes of every stack must stay zero. A fresh
-// anonymous page reads as zeros, and *reading* it maps the kernel's shared
-// zero page, which costs no RSS: so the canary needs no initialization and
-// a shallow goroutine touches only its top page. (A written canary, e.g.
-// 0x5354414b..., touched the bottom page of every stack: 8.5 KB of RSS per
-// parked goroutine instead of 4.4, measured over 1M goroutines.) Frames
-// that overflow past it write return addresses, which are never zero. A
-// goroutine that legitimately reaches within 256 bytes of the limit is
-// reported too. Checked in full only for unguarded stacks; guarded ones
-// check two words (the guard page does the real work). Full check: 32
-// loads, vectorized.
+// Canary (unguarded stacks): the 256 bytes just below a stack's lo must
+// stay zero. They are the unused top of the previous stack's region (or of
+// the slab's leading page), so checking them reads a page the neighbour has
+// touched anyway, and a fresh page reads as zeros without initialization.
+// (A canary written at the bottom of each stack touched a second page per
+// goroutine: 8.5 KB of RSS per parked goroutine instead of 4.4, measured
+// over 1M.) Frames that overflow past lo write return addresses, which are
+// never zero. A goroutine whose sp comes within 256 bytes of lo is reported
+// too. Guarded stacks need no canary: the guard page does the work. The
+// full check is 32 loads, vectorized.
 constexpr size_t kCanaryWords = kCanaryBytes / 8;
 constexpr size_t kMinStack = 16 * 1024;
 constexpr size_t kDefaultStack = 128 * 1024;  // Boost.Context's default; marl: 1 MiB, folly: 16 KiB
 constexpr size_t kMainStack = 8 << 20;        // the main goroutine: a thread's usual 8 MiB
 
+// A slab: `nstacks` stacks of `size` usable bytes. Guarded: each stack
+// has a PROT_NONE page below it (stride size + page). Unguarded: stacks
+// are adjacent (stride size), after one leading page, and each stack's
+// canary is the 256 bytes just *below* its lo: the top of the previous
+// stack's region (or of the leading page), which that stack never uses.
+// A parked neighbour's top page is resident anyway, so checking a canary
+// touches no new page.
+struct slab {
+  uintptr_t base;  // mmap address
+  size_t len;      // mapped bytes
+  size_t size;     // stack size asked for
+  size_t nstacks;  // stacks carved so far
+  bool guarded;
+};
+
 struct pooled {
   stack s;
+  size_t size;  // the stack size asked for (hi - lo is smaller when unguarded)
   bool guarded;
 };
 
 mutex stacklock;
-std::vector<pooled>* pool;    // guarded by stacklock
-uintptr_t slabnext, slabend;  // carving position in the current slab
-bool slabguarded;
-int64_t guardbudget = -1;  // stacks that may still get a guard page
-size_t slabstride;
+std::vector<pooled>* pool;  // guarded by stacklock
+std::vector<slab>* slabs;   // guarded by stacklock; the last one is being carved
+size_t slabcap;             // stacks the last slab can hold
+int64_t guardbudget = -1;   // stacks that may still get a guard page
 
 int64_t read_max_map_count() {
   FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r");
@@ -120,12 +137,22 @@ size_t default_stacksize() noexcept {
   return s;
 }
 
+// stack_at returns the nth stack of slab sl.
+stack stack_at(const slab& sl, size_t n) {
+  if (sl.guarded) {
+    uintptr_t b = sl.base + n * (sl.size + kPage);
+    return {b + kPage, b + kPage + sl.size};
+  }
+  uintptr_t b = sl.base + kPage + n * sl.size;
+  return {b, b + sl.size - kCanaryBytes};
+}
+
 stack stackalloc(bool* guarded) noexcept {
   size_t size = sched.stacksize;
   mutex_guard lk(stacklock);
   if (pool) {
     for (size_t i = pool->size(); i-- > 0;) {
-      if ((*pool)[i].s.hi - (*pool)[i].s.lo == size) {
+      if ((*pool)[i].size == size) {
         pooled p = (*pool)[i];
         (*pool)[i] = pool->back();
         pool->pop_back();
@@ -138,27 +165,41 @@ stack stackalloc(bool* guarded) noexcept {
     guardbudget = (read_max_map_count() - 16384) / 2;
     if (const char* v = std::getenv("GORO_STACK_GUARDS")) guardbudget = std::atoll(v);
   }
-  size_t stride = size + kPage;  // room for a guard page either way: slabs stay uniform
-  if (slabnext == slabend || slabstride != stride || (slabguarded && guardbudget <= 0)) {
+  if (!slabs) slabs = new std::vector<slab>();
+  slab* cur = slabs->empty() ? nullptr : &slabs->back();
+  if (!cur || cur->nstacks == slabcap || cur->size != size ||
+      (cur->guarded && guardbudget < static_cast<int64_t>(kSlabStacks) &&
+       cur->nstacks == slabcap)) {
     bool g = guardbudget >= static_cast<int64_t>(kSlabStacks);
-    size_t nstacks = g ? kSlabStacks : kBigSlabStacks;
-    void* mem = mmap(nullptr, stride * nstacks, PROT_READ | PROT_WRITE,
+    size_t n = g ? kSlabStacks : kBigSlabStacks;
+    size_t len = g ? n * (size + kPage) : kPage + n * size;
+    void* mem = mmap(nullptr, len, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) fatal("runtime: cannot allocate goroutine stack: mmap failed");
     if (g) {
-      for (size_t i = 0; i < kSlabStacks; i++)
-        mprotect(static_cast<char*>(mem) + i * stride, kPage, PROT_NONE);
-      guardbudget -= kSlabStacks;
+      for (size_t i = 0; i < n; i++)
+        mprotect(static_cast<char*>(mem) + i * (size + kPage), kPage, PROT_NONE);
+      guardbudget -= static_cast<int64_t>(n);
     }
-    slabnext = reinterpret_cast<uintptr_t>(mem);
-    slabend = slabnext + stride * nstacks;
-    slabguarded = g;
-    slabstride = stride;
+    slabs->push_back(slab{reinterpret_cast<uintptr_t>(mem), len, size, 0, g});
+    slabcap = n;
+    cur = &slabs->back();
   }
-  stack s{slabnext + kPage, slabnext + stride};
-  slabnext += stride;
-  *guarded = slabguarded;
-  return s;
+  *guarded = cur->guarded;
+  return stack_at(*cur, cur->nstacks++);
+}
+
+void stacks_reset() noexcept {
+  mutex_guard lk(stacklock);
+  if (!slabs) return;
+  if (!pool) pool = new std::vector<pooled>();
+  pool->clear();
+  // One madvise per slab (a million per-stack calls cost seconds of TLB
+  // shootdowns), then every carved stack back into the pool.
+  for (slab& sl : *slabs) {
+    madvise(reinterpret_cast<void*>(sl.base), sl.len, MADV_DONTNEED);
+    for (size_t i = 0; i < sl.nstacks; i++) pool->push_back({stack_at(sl, i), sl.size, sl.guarded});
+  }
 }
 
 stack stackalloc_main(uint8_t* guarded) noexcept {
@@ -172,15 +213,8 @@ stack stackalloc_main(uint8_t* guarded) noexcept {
   return {lo, lo + size};
 }
 
-void stackfree(stack s, uint8_t guarded) noexcept {
-  if (guarded == kStackPrivate) {
-    munmap(reinterpret_cast<void*>(s.lo - kPage), s.hi - s.lo + kPage);
-    return;
-  }
-  madvise(reinterpret_cast<void*>(s.lo), s.hi - s.lo, MADV_DONTNEED);
-  mutex_guard lk(stacklock);
-  if (!pool) pool = new std::vector<pooled>();
-  pool->push_back({s, guarded != 0});
+void stackfree_private(stack s) noexcept {
+  munmap(reinterpret_cast<void*>(s.lo - kPage), s.hi - s.lo + kPage);
 }
 
 // stack_guard_hit: does a fault at addr look like gp running off its stack?
@@ -207,7 +241,7 @@ bool stack_guard_hit(G* gp, uintptr_t addr) noexcept {
 }
 
 bool canary_broken_unguarded(const G* gp) noexcept {
-  const auto* w = reinterpret_cast<const uint64_t*>(gp->stack.lo);
+  const auto* w = reinterpret_cast<const uint64_t*>(gp->stack.lo - kCanaryBytes);
   uint64_t bits = 0;
   for (size_t i = 0; i < kCanaryWords; i++) bits |= w[i];
   return bits != 0;

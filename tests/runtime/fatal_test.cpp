@@ -181,7 +181,7 @@ TEST_F(Fatal, OverflowOfAnUnguardedStackIsCaughtAtTheNextSwitch) {
         });
       },
       ::testing::ExitedWithCode(2),
-      "runtime: goroutine [0-9]+ \\(unguarded\\) stack exceeds 65536-byte limit\n"
+      "runtime: goroutine [0-9]+ \\(unguarded\\) stack exceeds 65280-byte limit\n"
       "runtime: sp=0x[0-9a-f]+ stack=\\[0x[0-9a-f]+, 0x[0-9a-f]+\\]\n"
       "runtime: \\(unguarded stack: the overflow was found at a switch; the stack below it may be "
       "damaged\\)\n"
