@@ -237,8 +237,13 @@ TEST_P(ChanTest, MoveOnlyElementsAreNeitherLeakedNorDoubleFreed) {
       ch.send(Counted(3));
       EXPECT_EQ(*ch.recv().p, 1);
       auto u = goro::make_chan<Counted>();
-      goro::go([u]() mutable { u.send(Counted(9)); });
+      auto sent = goro::make_chan<int>();
+      goro::go([u, sent]() mutable {
+        u.send(Counted(9));
+        sent.close();  // after the moved-from temporary is gone
+      });
       EXPECT_EQ(*u.recv().p, 9);
+      sent.recv();
       // Two values stay buffered: the last reference frees them.
     }
     EXPECT_EQ(Counted::live.load(), 0);
