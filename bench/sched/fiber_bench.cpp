@@ -69,6 +69,8 @@
 #include <utility>
 #include <vector>
 
+#include "parked.h"
+
 namespace {
 
 namespace fibers = boost::fibers;
@@ -380,22 +382,6 @@ void BM_switch_raw(benchmark::State& st) {
 
 // ---- --parked ----
 
-long status_kb(const char* field) {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long kb = -1;
-  std::size_t n = std::strlen(field);
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, field, n) == 0 && line[n] == ':') {
-      kb = std::strtol(line + n + 1, nullptr, 10);
-      break;
-    }
-  }
-  std::fclose(f);
-  return kb;
-}
-
 int parked_main(long n) {
   using clock = std::chrono::steady_clock;
   long rss0 = 0, pte0 = 0, rss1 = 0, pte1 = 0;
@@ -403,8 +389,8 @@ int parked_main(long n) {
   on(2, [&] {
     fibers::unbuffered_channel<int> ch;
     WaitGroup started, exited;
-    rss0 = status_kb("VmRSS");
-    pte0 = status_kb("VmPTE");
+    rss0 = parked::status_kb("VmRSS");
+    pte0 = parked::status_kb("VmPTE");
     auto t0 = clock::now();
     started.add(static_cast<int>(n));
     exited.add(static_cast<int>(n));
@@ -418,30 +404,15 @@ int parked_main(long n) {
     }
     started.wait();
     auto t1 = clock::now();
-    rss1 = status_kb("VmRSS");
-    pte1 = status_kb("VmPTE");
+    rss1 = parked::status_kb("VmRSS");
+    pte1 = parked::status_kb("VmPTE");
     auto t2 = clock::now();
     ch.close();
     exited.wait();
     create = t1 - t0;
     release = clock::now() - t2;
   });
-  auto ns = [&](clock::duration d) {
-    return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()) /
-           static_cast<double>(n);
-  };
-  auto bytes = [&](long kb0, long kb1) {
-    return static_cast<double>(kb1 - kb0) * 1024.0 / static_cast<double>(n);
-  };
-  std::printf("{\"name\": \"sched/parked_create/p2/fiber\", \"ns_per_op\": %.2f, \"n\": %ld}\n",
-              ns(create), n);
-  std::printf("{\"name\": \"sched/parked_release/p2/fiber\", \"ns_per_op\": %.2f, \"n\": %ld}\n",
-              ns(release), n);
-  std::printf("{\"name\": \"sched/parked_rss/p2/fiber\", \"bytes_per_op\": %.1f, \"n\": %ld}\n",
-              bytes(rss0, rss1), n);
-  std::printf("{\"name\": \"sched/parked_pte/p2/fiber\", \"bytes_per_op\": %.1f, \"n\": %ld}\n",
-              bytes(pte0, pte1), n);
-  return rss0 < 0 || rss1 < 0 ? 1 : 0;
+  return parked::report("fiber", n, {create, release, rss0, rss1, pte0, pte1});
 }
 
 void add(const char* bench, int p, void (*fn)(benchmark::State&, int)) {

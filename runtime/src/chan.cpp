@@ -134,6 +134,30 @@ void recv(hchan* c, sudog* sg, void* ep, bool unlock) {
   goready(gp);
 }
 
+// chanpark blocks the calling goroutine in q (c's sendq or recvq) with a
+// sudog on its own stack until a counterpart or close takes it; c is locked
+// on entry and unlocked once the goroutine is off the CPU. Returns whether
+// a value was passed (false: woken by close).
+inline bool chanpark(hchan* c, void* ep, waitq& q, waitReason reason) {
+  G* gp = getg();
+  if (!gp) {
+    c->lock.unlock();
+    throw_not_goroutine(to_string(reason));
+  }
+  sudog mysg{};
+  mysg.g = gp;
+  mysg.elem = ep;
+  mysg.c = c;
+  mysg.kind = objkind::chan;
+  gp->waiting = &mysg;
+  gp->param = nullptr;
+  enqueue(q, &mysg);
+  gopark(chanparkcommit, &c->lock, reason);
+  gp->waiting = nullptr;
+  gp->param = nullptr;
+  return mysg.success;
+}
+
 [[noreturn]] void panic_closed_send(hchan* c) {
   c->lock.unlock();
   throw Panic("send on closed channel");
@@ -201,23 +225,7 @@ bool chansend(hchan* c, void* ep, bool block) {
     c->lock.unlock();
     return false;
   }
-  G* gp = getg();
-  if (!gp) {
-    c->lock.unlock();
-    throw_not_goroutine("chan send");
-  }
-  sudog mysg{};
-  mysg.g = gp;
-  mysg.elem = ep;
-  mysg.c = c;
-  mysg.kind = objkind::chan;
-  gp->waiting = &mysg;
-  gp->param = nullptr;
-  enqueue(c->sendq, &mysg);
-  gopark(chanparkcommit, &c->lock, waitReason::chanSend);
-  gp->waiting = nullptr;
-  gp->param = nullptr;
-  if (!mysg.success) throw Panic("send on closed channel");
+  if (!chanpark(c, ep, c->sendq, waitReason::chanSend)) throw Panic("send on closed channel");
   return true;
 }
 
@@ -249,23 +257,7 @@ recvres chanrecv(hchan* c, void* ep, bool block) {
     c->lock.unlock();
     return {false, false};
   }
-  G* gp = getg();
-  if (!gp) {
-    c->lock.unlock();
-    throw_not_goroutine("chan receive");
-  }
-  sudog mysg{};
-  mysg.g = gp;
-  mysg.elem = ep;
-  mysg.c = c;
-  mysg.kind = objkind::chan;
-  gp->waiting = &mysg;
-  gp->param = nullptr;
-  enqueue(c->recvq, &mysg);
-  gopark(chanparkcommit, &c->lock, waitReason::chanReceive);
-  gp->waiting = nullptr;
-  gp->param = nullptr;
-  return {true, mysg.success};
+  return {true, chanpark(c, ep, c->recvq, waitReason::chanReceive)};
 }
 
 void closechan(hchan* c) {
