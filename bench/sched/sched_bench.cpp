@@ -61,7 +61,7 @@
 #include <cstring>
 #include <string>
 
-#include "parked.h"
+#include "sched_common.h"
 
 #include "goro/goro.h"
 
@@ -377,23 +377,13 @@ void warm_up() {
 }
 
 void add(const char* bench, int p, void (*fn)(benchmark::State&, int)) {
-  std::string name = std::string("sched/") + bench + "/p" + std::to_string(p) + "/goro";
-  benchmark::RegisterBenchmark(name.c_str(), [fn, p](benchmark::State& st) {
-    fn(st, p);
-  })->UseRealTime();
+  add_bench("goro", bench, p, fn);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::strncmp(argv[1], "--parked", 8) == 0) {
-    long n = argv[1][8] == '=' ? std::strtol(argv[1] + 9, nullptr, 10) : 1000000;
-    if (n <= 0 || n > (1L << 30)) {
-      std::fprintf(stderr, "usage: %s --parked[=N]  (0 < N <= 2^30)\n", argv[0]);
-      return 2;
-    }
-    return parked_main(n);
-  }
+  if (long n = parked::parked_arg(argc, argv)) return n < 0 ? 2 : parked_main(n);
   add("spawn_exit", 1, BM_spawn_exit);
   add("spawn_exit", 2, BM_spawn_exit);
   add("pingpong", 1, BM_pingpong);

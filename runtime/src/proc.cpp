@@ -184,17 +184,9 @@ inline void tsan_switch(G*) {}
 
 namespace {
 
-void globrunqput(G* gp) {  // sched.lock held
-  gp->schedlink = nullptr;
-  if (sched.runqtail)
-    sched.runqtail->schedlink = gp;
-  else
-    sched.runqhead = gp;
-  sched.runqtail = gp;
-  sched.runqsize.fetch_add(1, std::memory_order_relaxed);
-}
-
-void globrunqputbatch(G* head, G* tail, int32_t n) {  // sched.lock held
+// globrunqputbatch appends the n goroutines head..tail (linked through
+// schedlink) to the global queue. sched.lock held.
+void globrunqputbatch(G* head, G* tail, int32_t n) {
   tail->schedlink = nullptr;
   if (sched.runqtail)
     sched.runqtail->schedlink = head;
@@ -203,6 +195,8 @@ void globrunqputbatch(G* head, G* tail, int32_t n) {  // sched.lock held
   sched.runqtail = tail;
   sched.runqsize.fetch_add(n, std::memory_order_relaxed);
 }
+
+void globrunqput(G* gp) { globrunqputbatch(gp, gp, 1); }  // sched.lock held
 
 bool runqput_local(m* mp, G* gp);
 

@@ -1,12 +1,16 @@
-// parked.h — the memory probe and the JSON report of the `--parked`
-// measurement, shared by the goro and Boost.Fiber programs so both print
-// exactly the same thing (bench/sched/compare.py reads it).
+// sched_common.h — what the goro and Boost.Fiber benchmark programs share,
+// so that both name, register and report their measurements identically
+// (bench/sched/compare.py reads them): benchmark registration, the
+// `--parked[=N]` argument, the memory probe and the parked JSON report.
 #pragma once
+
+#include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace parked {
 
@@ -54,4 +58,25 @@ inline int report(const char* impl, long n, const Result& r) {
   return r.rss0 < 0 || r.rss1 < 0 ? 1 : 0;
 }
 
+// parked_arg returns N for `--parked[=N]` (default 1000000), 0 if argv has
+// no such argument, and -1 (after printing the usage) if N is out of range.
+inline long parked_arg(int argc, char** argv) {
+  if (argc < 2 || std::strncmp(argv[1], "--parked", 8) != 0) return 0;
+  long n = argv[1][8] == '=' ? std::strtol(argv[1] + 9, nullptr, 10) : 1000000;
+  if (n <= 0 || n > (1L << 30)) {
+    std::fprintf(stderr, "usage: %s --parked[=N]  (0 < N <= 2^30)\n", argv[0]);
+    return -1;
+  }
+  return n;
+}
+
 }  // namespace parked
+
+// add registers fn(st, p) as "sched/<bench>/p<p>/<impl>", timed in wall clock.
+inline void add_bench(const char* impl, const char* bench, int p,
+                      void (*fn)(benchmark::State&, int)) {
+  std::string name = std::string("sched/") + bench + "/p" + std::to_string(p) + "/" + impl;
+  benchmark::RegisterBenchmark(name.c_str(), [fn, p](benchmark::State& st) {
+    fn(st, p);
+  })->UseRealTime();
+}
