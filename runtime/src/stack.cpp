@@ -80,7 +80,7 @@ constexpr size_t kBigSlabStacks = 4096;
 // over 1M.) Frames that overflow past lo write return addresses, which are
 // never zero. A goroutine whose sp comes within 256 bytes of lo is reported
 // too. Guarded stacks need no canary: the guard page does the work. The
-// full check is 32 loads, vectorized.
+// full check is 32 loads ORed together.
 constexpr size_t kCanaryWords = kCanaryBytes / 8;
 constexpr size_t kMinStack = 16 * 1024;
 constexpr size_t kDefaultStack = 128 * 1024;  // Boost.Context's default; marl: 1 MiB, folly: 16 KiB
