@@ -149,6 +149,7 @@ inline bool chanpark(hchan* c, void* ep, waitq& q, waitReason reason) {
   mysg.elem = ep;
   mysg.c = c;
   mysg.kind = objkind::chan;
+  mysg.isRead = &q == &c->recvq;
   gp->waiting = &mysg;
   gp->param = nullptr;
   enqueue(q, &mysg);
@@ -183,6 +184,7 @@ hchan* makechan(const chantype* t, int64_t size) {
 
 void chanrelease(hchan* c) noexcept {
   if (c->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  forget(c);  // a named channel leaves the registry with its last handle
   for (uint64_t i = 0, x = c->recvx; i < c->qcount; i++) {
     c->elemtype->destroy(chanbuf(c, x));
     if (++x == c->dataqsiz) x = 0;

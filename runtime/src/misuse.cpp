@@ -64,7 +64,7 @@ void report_map_misuse(const char* message, const hmap* h, MapOp op) {
     // Go prints the goroutines after a fatal error; so do we (the detecting
     // goroutine first, its stack showing the map operation).
     (void)!::write(2, "\n", 1);
-    dump_goroutines(getg(), 2);
+    dump_goroutines(2);
   }
   std::_Exit(2);
 }

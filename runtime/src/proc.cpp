@@ -86,6 +86,7 @@
 #include <thread>
 #include <vector>
 
+#include "goro/debug.h"
 #include "goro/misuse.h"
 #include "goro/sched.h"
 #include "proc.h"
@@ -104,39 +105,8 @@ schedt sched;
 constinit thread_local m* tls_m = nullptr;
 constinit thread_local G* tls_g = nullptr;
 
-const char* const waitReasonStrings[static_cast<int>(waitReason::count_)] = {
-    "",
-    "chan receive (nil chan)",
-    "chan send (nil chan)",
-    "select",
-    "select (no cases)",
-    "chan receive",
-    "chan send",
-    "semacquire",
-    "sleep",
-    "sync.Cond.Wait",
-    "sync.Mutex.Lock",
-    "sync.RWMutex.RLock",
-    "sync.RWMutex.Lock",
-    "sync.WaitGroup.Wait",
-};
-
 const char* gstatus_string(uint32_t s) {
-  switch (s) {
-    case _Gidle:
-      return "idle";
-    case _Grunnable:
-      return "runnable";
-    case _Grunning:
-      return "running";
-    case _Gsyscall:
-      return "syscall";
-    case _Gwaiting:
-      return "waiting";
-    case _Gdead:
-      return "dead";
-  }
-  return "???";
+  return s < std::size(gstatusStrings) && gstatusStrings[s][0] ? gstatusStrings[s] : "???";
 }
 
 namespace {
@@ -640,7 +610,8 @@ void post_switch(m* mp) noexcept {
   mp->postunlockf = unlockf;
   mp->postarg = arg;
   G* next = nullptr;
-  if ((++mp->schedtick & 63) != 0 && !sched.done.load(std::memory_order_relaxed))
+  if ((++mp->schedtick & 63) != 0 && !sched.done.load(std::memory_order_relaxed) &&
+      !sched.gcwaiting.load(std::memory_order_relaxed))
     next = runqget(mp);
   if (!next) next = &mp->g0;
   gogo(mp, gp, next, k == postkind::exit);
@@ -650,9 +621,24 @@ void post_switch(m* mp) noexcept {
 
 void checkdead();
 
+// gcstopm parks the worker at a safe point until the world restarts.
+void gcstopm(m* mp) {
+  if (mp->spinning) {
+    mp->spinning = false;
+    sched.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  mp->gcstop.store(1, std::memory_order_release);
+  sched.stopnote.fetch_add(1, std::memory_order_release);
+  futexwakeup(&sched.stopnote, 1);
+  while (sched.gcwaiting.load(std::memory_order_acquire) == 1)
+    futexsleep(&sched.gcwaiting, 1, -1);
+  mp->gcstop.store(0, std::memory_order_relaxed);
+}
+
 G* findrunnable(m* mp) {
   for (;;) {
   top:
+    if (sched.gcwaiting.load(std::memory_order_acquire)) gcstopm(mp);
     if (sched.done.load(std::memory_order_acquire)) return nullptr;
     int64_t t0 = timer0when.load(std::memory_order_relaxed);
     if (t0 && t0 <= nanotime()) runtimers(nanotime());
@@ -789,6 +775,9 @@ void schedule_loop(m* mp) {
   for (;;) {
     G* gp = findrunnable(mp);
     if (!gp) return;
+    // A stop may have begun while we looked for work: gp (runnable, its
+    // registers saved) waits with us.
+    if (sched.gcwaiting.load(std::memory_order_acquire)) gcstopm(mp);
     mp->schedtick++;
     gogo(mp, &mp->g0, gp);
   }
@@ -828,6 +817,56 @@ void mexit(m* mp) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- stop-the-world
+
+bool worldlock() noexcept {
+  while (!sched.worldsema.try_lock()) {
+    // Another stop-the-world is in progress: let it stop our worker.
+    if (getg())
+      goro::yield();
+    else
+      goro::sleep(std::chrono::microseconds(50));
+  }
+  if (!sched.running.load(std::memory_order_acquire) || !sched.allm) {
+    sched.worldsema.unlock();
+    return false;
+  }
+  return true;
+}
+
+void worldunlock() noexcept { sched.worldsema.unlock(); }
+
+std::vector<int32_t> stopTheWorld(int64_t timeout_ns) {
+  m* self = getm();
+  sched.gcwaiting.store(1, std::memory_order_seq_cst);
+  int64_t deadline = nanotime() + timeout_ns;
+  std::vector<int32_t> running;
+  for (;;) {
+    uint32_t note = sched.stopnote.load(std::memory_order_acquire);
+    running.clear();
+    for (int32_t i = 0; i < sched.nm; i++) {
+      m* mp = sched.allm[i];
+      if (mp == self || mp->gcstop.load(std::memory_order_acquire) ||
+          mp->parked.load(std::memory_order_acquire))
+        continue;
+      running.push_back(i);
+    }
+    int64_t left = deadline - nanotime();
+    if (running.empty() || left <= 0) break;
+    futexsleep(&sched.stopnote, note, std::min<int64_t>(left, 1000000));
+  }
+  // Idle workers published their last changes under sched.lock (mput):
+  // taking it orders our reads after them.
+  sched.lock.lock();
+  sched.lock.unlock();
+  return running;
+}
+
+void startTheWorld() noexcept {
+  sched.gcwaiting.store(0, std::memory_order_release);
+  futexwakeup(&sched.gcwaiting, INT32_MAX);
+}
 
 // ---------------------------------------------------------------- API
 
@@ -1060,6 +1099,9 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
     fatal("goro::run called while a scheduler is running (run is not reentrant)");
   install_signal_handlers();
   install_terminate_handler();
+  goro::debug::detail::serve_from_env();
+  // Snapshots wait until the workers and the main goroutine exist.
+  while (!sched.worldsema.try_lock()) sched_yield();
   int n = cfg.maxprocs > 0
               ? cfg.maxprocs
               : env_int("GORO_MAXPROCS", static_cast<int>(std::thread::hardware_concurrency()));
@@ -1090,6 +1132,7 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
   newproc_start(gp, &main_entry, startpc);
   gp->gopc = 0;  // created by the runtime, as Go's main goroutine
   sched.maingoid = gp->goid;
+  sched.worldsema.unlock();
 
   std::vector<std::thread> threads;
   threads.reserve(n - 1);
@@ -1108,6 +1151,8 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
   for (auto& t : threads) t.join();
   mexit(sched.allm[0]);
   tls_who = 0;
+  // From here on no snapshot may read the records being torn down.
+  while (!sched.worldsema.try_lock()) sched_yield();
 
   // Abandon what is left (Go's process exit): drop timers, free every
   // stack, reset the registry for the next run. G records stay (never freed).
@@ -1163,6 +1208,7 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
   sched.allm = nullptr;
   sched.nm = 0;
   sched.running.store(false, std::memory_order_release);
+  sched.worldsema.unlock();
 }
 
 }  // namespace goro::detail

@@ -77,6 +77,7 @@ struct alignas(64) m {
   int32_t gfreecnt;
   // Thread stack bounds (sanitizers, overflow reports).
   uintptr_t g0lo, g0hi;
+  std::atomic<uint32_t> gcstop;  // 1 while stopped at a safe point for a stop-the-world
 };
 
 // schedt is the global scheduler state (Go's schedt) and the goroutine
@@ -95,6 +96,10 @@ struct schedt {
   std::atomic<int32_t> nmspinning;  // workers looking for work without parking
   std::atomic<bool> running;        // inside run()
   std::atomic<bool> done;           // main goroutine returned: workers leave
+  // Stop-the-world (debug snapshots; see stopTheWorld).
+  std::atomic<uint32_t> gcwaiting;  // 1: workers stop at their next safe point (futex word)
+  std::atomic<uint32_t> stopnote;   // bumped by each worker that stops (futex word)
+  mutex worldsema;                  // held by the one stop-the-world in progress (Go's worldsema)
   // Goroutines.
   std::atomic<uint64_t> goidgen;   // last goid handed out (to a worker's batch or a thread)
   std::atomic<int32_t> ngsys;      // unused (Go counts system goroutines)
@@ -183,17 +188,37 @@ bool timers_pending() noexcept;
 void timers_reset() noexcept;  // end of run(): drop every timer
 
 // ---- traceback (traceback.cpp) ----
-// dump_goroutines writes Go's goroutine dump of every goroutine to fd 2.
-// `self` (may be null) is printed first as [running] with the current stack.
-void dump_goroutines(G* self, int fd) noexcept;
-std::string goroutine_header(const G* gp, int64_t now);
+// dump_goroutines writes Go's goroutine dump of every goroutine to fd
+// (the calling goroutine first, with its current stack). Renders
+// capture_state (capture.h) without stopping the world.
+void dump_goroutines(int fd) noexcept;
+// dump_of renders the dump of the given goroutines (leak reports).
+std::string dump_of(const std::vector<G*>& gs);
+// current_pcs appends the calling thread's return addresses (libbacktrace).
+void current_pcs(std::vector<uintptr_t>& pcs);
 // origin_string: "created by F in goroutine K at file:line" (or "the main
 // goroutine") for misuse reports.
 std::string origin_string(uintptr_t gopc, uint64_t parent);
-std::string format_traceback(const G* gp, bool current);
 std::string symbolize_pc(uintptr_t pc, bool* user);  // "func" for a pc
 std::string top_function(const G* gp);  // topmost user frame of a parked G, as in dumps
 [[noreturn]] void fatal_with_dump(const std::string& msg, bool panic) noexcept;
+
+// ---- stop-the-world (proc.cpp) ----
+// A worker stops at a safe point: in its scheduler loop, i.e. when its
+// goroutine blocks, yields or ends (the direct goroutine-to-goroutine
+// switch is disabled while sched.gcwaiting is set). An idle worker counts
+// as stopped: it checks gcwaiting before anything else when it wakes.
+//
+// worldlock takes sched.worldsema (a goroutine yields while waiting, so its
+// worker can stop for the snapshot in progress). false: the scheduler is not
+// running (nothing to stop, nothing to capture).
+bool worldlock() noexcept;
+void worldunlock() noexcept;
+// stopTheWorld stops every worker except the caller's, waiting at most
+// timeout_ns; returns the ids of the workers that did not stop (their
+// goroutine keeps running: a partial snapshot). Precondition: worldlock.
+std::vector<int32_t> stopTheWorld(int64_t timeout_ns);
+void startTheWorld() noexcept;
 
 // ---- registry walk (proc.cpp) ----
 template <class Fn>

@@ -65,7 +65,7 @@ void on_quit(int, siginfo_t* info, void* uc) {
                 info->si_code);
   std::fflush(stdout);
   (void)!write(2, buf, std::strlen(buf));
-  dump_goroutines(getg(), 2);
+  dump_goroutines(2);
   _exit(2);
 }
 

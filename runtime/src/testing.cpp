@@ -66,9 +66,7 @@ LeakCheck verify_none(std::initializer_list<Option> options) {
     std::vector<G*> gs = leaked(self, options);
     if (gs.empty()) return r;
     if (nanotime() >= deadline) {
-      int64_t now = nanotime();
-      r.report_ = "found unexpected goroutines:\n";
-      for (G* gp : gs) r.report_ += "\n" + goroutine_header(gp, now) + format_traceback(gp, false);
+      r.report_ = "found unexpected goroutines:\n\n" + dump_of(gs);
       r.count_ = static_cast<int>(gs.size());
       return r;
     }

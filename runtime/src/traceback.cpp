@@ -24,6 +24,10 @@
 //
 // Goroutines with a name get it after the id: `goroutine 7 "worker" [...]`
 // (Go has no names; everything else is Go's format).
+//
+// What is printed comes from capture_state (capture.cpp), the same capture
+// that goro::debug::snapshot renders as JSON: this file is the text renderer
+// plus the symbolizer both use.
 #include <backtrace.h>
 #include <cxxabi.h>
 #include <unistd.h>
@@ -35,9 +39,11 @@
 #include <exception>
 #include <string>
 #include <typeinfo>
+#include <unordered_map>
 #include <vector>
 
 #include "goro/panic.h"
+#include "capture.h"
 #include "goro/sched.h"
 #include "proc.h"
 
@@ -50,13 +56,17 @@ backtrace_state* bt_state() {
   return st;
 }
 
-bool show_system() {
+}  // namespace
+
+bool show_system_frames() {
   static int v = [] {
     const char* e = std::getenv("GOROTRACEBACK");
     return e && (std::strcmp(e, "system") == 0 || std::strcmp(e, "crash") == 0) ? 1 : 0;
   }();
   return v;
 }
+
+namespace {
 
 std::string demangle(const char* name) {
   if (!name) return "?";
@@ -67,6 +77,8 @@ std::string demangle(const char* name) {
   std::free(d);
   return s;
 }
+
+}  // namespace
 
 // elide_params turns "ns::f<int>(int, char) const" into "ns::f<int>(...)".
 std::string elide_params(const std::string& s) {
@@ -95,14 +107,9 @@ std::string elide_params(const std::string& s) {
   return s.substr(0, open) + "(...)";
 }
 
-struct frame {
-  std::string fn;    // demangled, with parameters
-  std::string file;  // may be empty
-  int line;
-  uintptr_t pc;     // return address (or faulting pc)
-  uintptr_t entry;  // function start (0 if unknown / inlined)
-  bool inlined;
-};
+namespace {
+// (frame: capture.h)
+}  // namespace
 
 // is_runtime_frame: a frame of goro itself (by function name, or by source
 // file: the runtime's sources and installed headers), of the C++ runtime
@@ -120,6 +127,8 @@ bool is_runtime_frame(const frame& f) {
          f.file.find("/include/goro/") != std::string::npos ||
          f.file.find("/include/c++/") != std::string::npos;
 }
+
+namespace {
 
 struct pcinfo_ctx {
   std::vector<frame>* out;
@@ -164,83 +173,35 @@ void symbolize(uintptr_t pc, uintptr_t lookup, std::vector<frame>& out) {
     if (out[i].fn.empty()) out[i].fn = "?";
 }
 
-// parked_pcs walks a parked goroutine's frame-pointer chain.
-GORO_NO_TSAN std::vector<uintptr_t> parked_pcs(const G* gp) {
-  std::vector<uintptr_t> pcs;
-  pcs.push_back(gp->sched.pc);
-  uintptr_t bp = gp->sched.bp;
-  for (int i = 0; i < 100; i++) {
-    if (bp < gp->stack.lo || bp + 16 > gp->stack.hi || (bp & 7)) break;
-    uintptr_t ret = reinterpret_cast<const uintptr_t*>(bp)[1];
-    uintptr_t next = reinterpret_cast<const uintptr_t*>(bp)[0];
-    if (!ret) break;
-    pcs.push_back(ret);
-    if (next <= bp) break;
-    bp = next;
-  }
-  return pcs;
-}
-
-std::vector<uintptr_t> current_pcs() {
-  std::vector<uintptr_t> pcs;
-  backtrace_simple(
-      bt_state(), 0,
-      [](void* data, uintptr_t pc) -> int {
-        auto* v = static_cast<std::vector<uintptr_t>*>(data);
-        if (v->size() >= 100) return 1;
-        v->push_back(pc + 1);  // libbacktrace gives pc-1 for calls; store return addresses
-        return 0;
-      },
-      error_cb, &pcs);
-  return pcs;
-}
-
 std::string hex(uintptr_t v) {
   char b[32];
   std::snprintf(b, sizeof b, "%#" PRIxPTR, v);
   return b;
 }
 
-std::string render_frames(const std::vector<uintptr_t>& pcs) {
-  std::vector<frame> frames;
-  for (uintptr_t pc : pcs) symbolize(pc, pc - 1, frames);
-  bool all = show_system();
+std::string render_frames(const capture& c, const capg& g) {
+  bool all = show_system_frames();
   std::string out;
   // Hide runtime frames at the top (the blocking call's internals) and
   // everywhere below the first user frame too (the start trampoline).
-  for (const frame& f : frames) {
-    if (!all && (is_runtime_frame(f) || f.fn == "?")) continue;
-    out += elide_params(f.fn);
-    out += "\n\t";
-    out += f.file.empty() ? "?" : f.file;
-    out += ":" + std::to_string(f.line);
-    if (!f.inlined && f.entry && f.pc > f.entry) out += " +" + hex(f.pc - f.entry);
-    out += "\n";
+  for (uint32_t i = 0; i < g.npc; i++) {
+    for (const frame& f : frames_of(c.pcs[g.pc0 + i])) {
+      if (!all && (is_runtime_frame(f) || f.fn == "?")) continue;
+      out += elide_params(f.fn);
+      out += "\n\t";
+      out += f.file.empty() ? "?" : f.file;
+      out += ":" + std::to_string(f.line);
+      if (!f.inlined && f.entry && f.pc > f.entry) out += " +" + hex(f.pc - f.entry);
+      out += "\n";
+    }
   }
   return out;
 }
 
-}  // namespace
-
-std::string symbolize_pc(uintptr_t pc, bool* user) {
-  std::vector<frame> frames;
-  symbolize(pc, pc - 1, frames);
-  for (const frame& f : frames) {
-    if (!is_runtime_frame(f)) {
-      if (user) *user = true;
-      std::string e = elide_params(f.fn);
-      return e.substr(0, e.size() - 5);
-    }
-  }
-  if (user) *user = false;
-  return frames.empty() ? "?" : frames.front().fn;
-}
-
 // creation_site renders "created by F in goroutine K\n\tfile:line +0xoff\n".
-GORO_NO_TSAN std::string creation_site(const G* gp) {
-  if (!gp->gopc) return {};
-  std::vector<frame> frames;
-  symbolize(gp->gopc, gp->gopc - 1, frames);
+std::string creation_site(uintptr_t gopc, uint64_t parent) {
+  if (!gopc) return {};
+  const std::vector<frame>& frames = frames_of(gopc);
   const frame* f = nullptr;
   for (const frame& fr : frames)
     if (!is_runtime_frame(fr)) {
@@ -258,19 +219,64 @@ GORO_NO_TSAN std::string creation_site(const G* gp) {
   std::string fn = elide_params(name);
   fn.resize(fn.size() - 5);  // Go prints "created by main.main", no parentheses
   std::string s = "created by " + fn;
-  if (gp->parentGoid) s += " in goroutine " + std::to_string(gp->parentGoid);
+  if (parent) s += " in goroutine " + std::to_string(parent);
   s += "\n\t" + (f->file.empty() ? std::string("?") : f->file) + ":" + std::to_string(f->line);
-  if (frames.back().entry && gp->gopc > frames.back().entry)
-    s += " +" + hex(gp->gopc - frames.back().entry);
+  if (frames.back().entry && gopc > frames.back().entry) s += " +" + hex(gopc - frames.back().entry);
   return s + "\n";
+}
+
+}  // namespace
+
+void current_pcs(std::vector<uintptr_t>& pcs) {
+  size_t base = pcs.size();
+  struct ctx {
+    std::vector<uintptr_t>* v;
+    size_t base;
+  } cx{&pcs, base};
+  backtrace_simple(
+      bt_state(), 0,
+      [](void* data, uintptr_t pc) -> int {
+        auto* c = static_cast<ctx*>(data);
+        if (c->v->size() - c->base >= 100) return 1;
+        c->v->push_back(pc + 1);  // libbacktrace gives pc-1 for calls; store return addresses
+        return 0;
+      },
+      error_cb, &cx);
+}
+
+const std::vector<frame>& frames_of(uintptr_t pc, bool is_return) {
+  static mutex lock;
+  // Keyed by the address looked up: a return address's lookup is pc - 1, a
+  // function entry's is itself, so the two never collide.
+  static auto* cache = new std::unordered_map<uintptr_t, std::vector<frame>>();
+  uintptr_t lookup = is_return ? pc - 1 : pc;
+  {
+    mutex_guard lk(lock);
+    auto it = cache->find(lookup);
+    if (it != cache->end()) return it->second;
+  }
+  std::vector<frame> fs;
+  symbolize(pc, lookup, fs);
+  mutex_guard lk(lock);
+  return cache->try_emplace(lookup, std::move(fs)).first->second;  // node-based: stays valid
+}
+
+std::string symbolize_pc(uintptr_t pc, bool* user) {
+  const std::vector<frame>& frames = frames_of(pc);
+  for (const frame& f : frames) {
+    if (!is_runtime_frame(f)) {
+      if (user) *user = true;
+      std::string e = elide_params(f.fn);
+      return e.substr(0, e.size() - 5);
+    }
+  }
+  if (user) *user = false;
+  return frames.empty() ? "?" : frames.front().fn;
 }
 
 std::string origin_string(uintptr_t gopc, uint64_t parent) {
   if (!gopc) return "the main goroutine";
-  G g{};
-  g.gopc = gopc;
-  g.parentGoid = parent;
-  std::string cs = creation_site(&g);  // "created by F in goroutine K\n\tfile:line +0x..\n"
+  std::string cs = creation_site(gopc, parent);  // "created by F in goroutine K\n\tfile:line +0x..\n"
   size_t nl = cs.find('\n');
   if (nl == std::string::npos) return "created at an unknown site";
   std::string loc = cs.substr(nl + 2);
@@ -278,67 +284,74 @@ std::string origin_string(uintptr_t gopc, uint64_t parent) {
   return cs.substr(0, nl) + " at " + loc;
 }
 
-GORO_NO_TSAN std::string goroutine_header(const G* gp, int64_t now) {
-  std::string s = "goroutine " + std::to_string(gp->goid);
-  if (gp->name[0]) s += std::string(" \"") + gp->name + "\"";
+std::string render_header(const capture& c, const capg& g) {
+  std::string s = "goroutine " + std::to_string(g.goid);
+  if (g.name[0]) s += std::string(" \"") + g.name + "\"";
   s += " [";
-  uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
-  if (st == _Gwaiting) {
-    s += to_string(gp->waitreason);
-    int64_t mins = gp->waitsince ? (now - gp->waitsince) / 60000000000LL : 0;
+  if (g.status == _Gwaiting) {
+    s += to_string(g.reason);
+    int64_t mins = g.waitsince ? (c.now - g.waitsince) / 60000000000LL : 0;
     if (mins >= 1) s += ", " + std::to_string(mins) + (mins == 1 ? " minute" : " minutes");
   } else {
-    s += gstatus_string(st);
+    s += gstatus_string(g.status);
   }
   return s + "]:\n";
 }
 
-GORO_NO_TSAN std::string top_function(const G* gp) {
-  std::vector<frame> frames;
-  for (uintptr_t pc : parked_pcs(gp)) {
-    symbolize(pc, pc - 1, frames);
-    for (const frame& f : frames)
-      if (!is_runtime_frame(f)) {
-        std::string s = elide_params(f.fn);
-        return s.substr(0, s.size() - 5);
-      }
-    frames.clear();
-  }
-  return {};
-}
-
-GORO_NO_TSAN std::string format_traceback(const G* gp, bool current) {
+std::string render_stack(const capture& c, const capg& g) {
   std::string s;
-  if (current) {
-    s = render_frames(current_pcs());
-  } else if (gp->atomicstatus.load(std::memory_order_relaxed) == _Grunning) {
+  if (g.nostack || (g.status == _Grunning && !g.current))
     s = "\tgoroutine running on other thread; stack unavailable\n";
-  } else {
-    s = render_frames(parked_pcs(gp));
-  }
-  return s + creation_site(gp);
+  else
+    s = render_frames(c, g);
+  return s + creation_site(g.gopc, g.parent);
 }
 
-GORO_NO_TSAN std::string dump_all(G* self) {
-  int64_t now = nanotime();
+std::string render_dump(const capture& c) {
   std::string out;
-  if (self) out += goroutine_header(self, now) + format_traceback(self, true);
-  uint32_t n = sched.nallgchunks.load(std::memory_order_acquire);
-  for (uint32_t c = 0; c < n; c++) {
-    for (uint32_t i = 0; i < kGChunk; i++) {
-      G* gp = &sched.allgchunks[c][i];
-      if (gp == self || goidof(gp) == 0) continue;
-      uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
-      if (st == _Gdead || st == _Gidle) continue;
-      if (!out.empty()) out += "\n";
-      out += goroutine_header(gp, now) + format_traceback(gp, false);
-    }
+  for (const capg& g : c.gs) {
+    if (!out.empty()) out += "\n";
+    out += render_header(c, g) + render_stack(c, g);
   }
   return out;
 }
 
-void dump_goroutines(G* self, int fd) noexcept {
-  std::string s = dump_all(self);
+std::string top_function(const G* gp) {
+  std::vector<G*> one{const_cast<G*>(gp)};
+  captureopts o;
+  o.stop = false;
+  o.objects = false;
+  o.list = &one;
+  capture c;
+  capture_state(c, o);
+  if (c.gs.empty() || c.gs[0].status != _Gwaiting) return {};
+  const capg& g = c.gs[0];
+  for (uint32_t i = 0; i < g.npc; i++)
+    for (const frame& f : frames_of(c.pcs[g.pc0 + i]))
+      if (!is_runtime_frame(f)) {
+        std::string s = elide_params(f.fn);
+        return s.substr(0, s.size() - 5);
+      }
+  return {};
+}
+
+std::string dump_of(const std::vector<G*>& gs) {
+  captureopts o;
+  o.stop = false;
+  o.objects = false;
+  o.list = &gs;
+  capture c;
+  capture_state(c, o);
+  return render_dump(c);
+}
+
+void dump_goroutines(int fd) noexcept {
+  captureopts o;
+  o.stop = false;  // a dying process: nothing may wait
+  o.objects = false;
+  capture c;
+  capture_state(c, o);
+  std::string s = render_dump(c);
   (void)!write(fd, s.data(), s.size());
 }
 
@@ -351,7 +364,7 @@ void fatal_with_dump(const std::string& msg, bool panic) noexcept {
   std::fflush(stdout);
   std::string head = (panic ? "panic: " : "fatal error: ") + msg + "\n\n";
   (void)!write(2, head.data(), head.size());
-  dump_goroutines(getg(), 2);
+  dump_goroutines(2);
   std::fflush(stderr);
   _exit(2);
 }

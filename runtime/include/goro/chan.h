@@ -187,6 +187,8 @@ class Chan {
   bool is_nil() const noexcept { return c_ == nullptr; }
   explicit operator bool() const noexcept { return c_ != nullptr; }
   friend bool operator==(const Chan& a, const Chan& b) noexcept { return a.c_ == b.c_; }
+  // debug_hchan is the channel object (Go's hchan) tools see; null for a nil channel.
+  const void* debug_hchan() const noexcept { return c_; }
 
   // Range: `for (T v : ch)` receives until the channel is closed and drained.
   class iterator {

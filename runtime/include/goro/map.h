@@ -92,12 +92,15 @@
 
 #include "goro/hash.h"
 #include "goro/misuse.h"
+#include "goro/runtime2.h"
 
 namespace goro {
 
 class MapDebugAccess;
 
 namespace detail {
+
+struct debug_layout;  // the layout descriptor's builder (debug_layout.cpp) reads private offsets
 
 static_assert(std::endian::native == std::endian::little,
               "tophash SWAR matching reads 8 tophash bytes as one little-endian word");
@@ -497,6 +500,7 @@ class basic_map {
   }
 
   ~basic_map() {
+    forget(this);  // unregisters a named map (goro/debug.h)
     if constexpr (kChecks) {
       if (h_.flags.load(std::memory_order_relaxed) & hashWriting) [[unlikely]]
         report_map_misuse("concurrent map writes", &h_, MapOp::write);
@@ -696,6 +700,7 @@ class basic_map {
 
  private:
   friend class goro::MapDebugAccess;
+  friend struct detail::debug_layout;
 
   struct Slot {
     char* b = nullptr;  // bucket holding the entry (null: not found)

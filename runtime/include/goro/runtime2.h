@@ -40,6 +40,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "goro/lock_futex.h"
+
 namespace goro::detail {
 
 // Goroutine status values (Go's runtime2.go, same numbers).
@@ -72,13 +74,32 @@ enum class waitReason : uint8_t {
   count_,
 };
 
-// waitReasonStrings is indexed by waitReason (exported for tools).
-extern const char* const waitReasonStrings[static_cast<int>(waitReason::count_)];
+// waitReasonStrings is indexed by waitReason (Go's strings; also exported
+// to tools through the layout descriptor, goro/debug_abi.h).
+inline constexpr const char* waitReasonStrings[static_cast<int>(waitReason::count_)] = {
+    "",
+    "chan receive (nil chan)",
+    "chan send (nil chan)",
+    "select",
+    "select (no cases)",
+    "chan receive",
+    "chan send",
+    "semacquire",
+    "sleep",
+    "sync.Cond.Wait",
+    "sync.Mutex.Lock",
+    "sync.RWMutex.RLock",
+    "sync.RWMutex.Lock",
+    "sync.WaitGroup.Wait",
+};
 inline const char* to_string(waitReason r) {
   auto i = static_cast<unsigned>(r);
   return i < static_cast<unsigned>(waitReason::count_) ? waitReasonStrings[i] : "?";
 }
-const char* gstatus_string(uint32_t s);  // "runnable", "running", "waiting", ... (Go's)
+// gstatusStrings is indexed by gstatus (Go's strings; 5 is unused).
+inline constexpr const char* gstatusStrings[7] = {"idle",    "runnable", "running", "syscall",
+                                                  "waiting", "",         "dead"};
+const char* gstatus_string(uint32_t s);  // gstatusStrings[s], "???" if out of range
 
 // gobuf holds a goroutine's callee-saved registers while it is not running
 // (Go's gobuf; offsets used by asm_amd64.S and by debuggers).
@@ -113,7 +134,12 @@ enum class objkind : uint8_t {
   waitgroup,  // goro::WaitGroup
   cond,       // goro::Cond
   sema,       // other semaphore users
+  map,        // goro::Map (its hmap): named objects only
+  syncmap,    // goro::SyncMap: named objects only
+  once,       // goro::Once: named objects only
 };
+inline constexpr const char* objkindStrings[10] = {
+    "none", "chan", "mutex", "rwmutex", "waitgroup", "cond", "sema", "map", "syncmap", "once"};
 
 // sudog is a goroutine waiting on one object (Go's sudog). For channels it
 // sits in the channel's recvq/sendq; for sync primitives in their wait queue.
@@ -129,7 +155,7 @@ struct sudog {
   objkind kind;
   bool isSelect;  // part of a select: g.selectDone arbitrates the wake-up
   bool success;   // channels: woken by a value (true) or by close (false)
-  bool isRead;    // rwmutex: waiting as a reader
+  bool isRead;    // channels: a receive (false: a send); rwmutex: waiting as a reader
 };
 
 // G is a goroutine (Go's g).
@@ -161,5 +187,38 @@ struct alignas(64) G {
 };
 static_assert(offsetof(G, sched) == 0 && offsetof(G, goid) == 80 && offsetof(G, gopc) == 128,
               "the debug ABI documents these offsets");
+
+// namedobj is one object registered with goro::debug::name (goro/debug.h):
+// tools list "interesting" objects by walking named.head without an
+// expression. Allocated by name(), freed when the object is destroyed (its
+// destructor calls forget) or unnamed.
+struct namedobj {
+  namedobj* next;  // list links, guarded by named.lock
+  namedobj* prev;
+  const void* obj;  // the object (for a channel: its hchan, shared by all handles)
+  // SyncMap only: fills {read len, dirty len (-1: nil), misses, amended}
+  // without locking (the snapshot calls it with the world stopped).
+  void (*syncmapstats)(const void* obj, int64_t* out);
+  objkind kind;
+  char name[47];  // NUL-terminated, truncated to 46 bytes
+};
+static_assert(sizeof(namedobj) == 80, "debug ABI: keep the record small and fixed");
+
+// namedreg is the registry of named objects (one instance: detail::named).
+struct namedreg {
+  mutex lock;                   // guards the list
+  std::atomic<uint32_t> count;  // entries in the list: destructors read it without the lock
+  namedobj* head;               // most recently named first
+  std::atomic<uint64_t> gen;    // bumped on every change (viewers cache by it)
+};
+
+extern namedreg named;
+void forget_slow(const void* obj) noexcept;
+// forget unregisters obj if it was named (destructors of nameable objects
+// call it: one relaxed load when nothing is named).
+inline void forget(const void* obj) noexcept {
+  if (named.count.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    forget_slow(obj);
+}
 
 }  // namespace goro::detail

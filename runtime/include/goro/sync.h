@@ -106,6 +106,8 @@ class RWMutex;
 
 namespace detail {
 
+struct debug_layout;  // the layout descriptor's builder (debug_layout.cpp) reads private offsets
+
 // ---- Constants (Go's names and values) --------------------------------------
 
 inline constexpr int32_t mutexLocked = 1;    // mutex is locked
@@ -202,6 +204,7 @@ void notifyListNotifyOne(notifyList* l) noexcept;
 class Mutex {
  public:
   constexpr Mutex() noexcept = default;
+  ~Mutex() { detail::forget(this); }  // unregisters a named object (goro/debug.h)
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
@@ -237,6 +240,7 @@ class Mutex {
  private:
   friend class RWMutex;
   friend class SyncDebugAccess;
+  friend struct detail::debug_layout;
 
   // lock_as is lock() with what a blocked caller shows tools: the object
   // (an RWMutex for its writers), its kind and the wait reason.
@@ -269,6 +273,7 @@ static_assert(sizeof(Mutex) == 40,
 class RWMutex {
  public:
   constexpr RWMutex() noexcept = default;
+  ~RWMutex() { detail::forget(this); }  // unregisters a named object (goro/debug.h)
   RWMutex(const RWMutex&) = delete;
   RWMutex& operator=(const RWMutex&) = delete;
 
@@ -313,6 +318,7 @@ class RWMutex {
 
  private:
   friend class SyncDebugAccess;
+  friend struct detail::debug_layout;
 
   void rlockSlow() noexcept;
   void rUnlockSlow(int32_t r) noexcept;
@@ -337,6 +343,7 @@ static_assert(sizeof(RWMutex) == 104,
 class WaitGroup {
  public:
   constexpr WaitGroup() noexcept = default;
+  ~WaitGroup() { detail::forget(this); }  // unregisters a named object (goro/debug.h)
   WaitGroup(const WaitGroup&) = delete;
   WaitGroup& operator=(const WaitGroup&) = delete;
 
@@ -356,6 +363,7 @@ class WaitGroup {
 
  private:
   friend class SyncDebugAccess;
+  friend struct detail::debug_layout;
 
   std::atomic<uint64_t> state{0};  // high 32 bits: counter (int32); low 32 bits: waiters
   std::atomic<uint32_t> sema{0};   // waiters' wake-up permits
@@ -370,6 +378,7 @@ static_assert(sizeof(WaitGroup) == 40, "state u64, sema u32 (+4 pad), wait queue
 class Once {
  public:
   constexpr Once() noexcept = default;
+  ~Once() { detail::forget(this); }  // unregisters a named object (goro/debug.h)
   Once(const Once&) = delete;
   Once& operator=(const Once&) = delete;
 
@@ -388,6 +397,7 @@ class Once {
 
  private:
   friend class SyncDebugAccess;
+  friend struct detail::debug_layout;
 
   template <class F, class... Args>
   void callSlow(F&& f, Args&&... args) {  // Go's doSlow
@@ -444,6 +454,7 @@ class Cond {
  public:
   // Cond(l) makes a Cond whose Locker is l (Go's NewCond). l must outlive it.
   explicit Cond(Locker l) noexcept : L(l) {}
+  ~Cond() { detail::forget(this); }  // unregisters a named object (goro/debug.h)
   Cond(const Cond&) = delete;
   Cond& operator=(const Cond&) = delete;
 
@@ -463,6 +474,7 @@ class Cond {
 
  private:
   friend class SyncDebugAccess;
+  friend struct detail::debug_layout;
 
   detail::notifyList notify;  // waiters (sudog.c == this, ticket = their notifyList ticket)
 };
@@ -497,6 +509,28 @@ class SyncDebugAccess {
 
   static uint32_t wait(const Cond& c) { return c.notify.wait.load(); }
   static uint32_t notify(const Cond& c) { return c.notify.notify.load(); }
+
+  // Wait queues, for snapshots (read them under their lock, or with the
+  // world stopped).
+  static const detail::semaRoot& waiters(const Mutex& m) { return m.waiters; }
+  static const detail::semaRoot& writerWaiters(const RWMutex& rw) { return rw.writerWaiters; }
+  static const detail::semaRoot& readerWaiters(const RWMutex& rw) { return rw.readerWaiters; }
+  static const detail::semaRoot& waitqueue(const WaitGroup& wg) { return wg.waiters; }
+  static const detail::notifyList& waiters(const Cond& c) { return c.notify; }
+  static const Mutex& mutex(const Once& o) { return o.m; }
+
+  // stats_unlocked fills {read len, dirty len (-1: nil), misses, amended}
+  // of a SyncMap without taking its locks: only with the world stopped
+  // (goro::debug::snapshot), when no goroutine is inside the SyncMap.
+  template <class M>
+  static void stats_unlocked(const void* p, int64_t* out) {
+    const M& m = *static_cast<const M*>(p);
+    const auto* ro = m.read.get();
+    out[0] = ro && ro->m ? static_cast<int64_t>(ro->m->size()) : 0;
+    out[1] = m.dirty ? static_cast<int64_t>(m.dirty->size()) : -1;
+    out[2] = m.misses;
+    out[3] = ro && ro->amended;
+  }
 
   // SyncMap (goro/syncmap.h): the read snapshot's size and amended flag,
   // the dirty map's size (-1 when dirty is nil), and misses.
