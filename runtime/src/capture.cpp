@@ -25,10 +25,10 @@ namespace goro::detail {
 
 namespace {
 
-constexpr int kMaxFrames = 100;      // per goroutine (Go's traceback prints 100)
-constexpr int kMaxWaits = 4096;      // sudogs per goroutine (a select's cases)
-constexpr int kMaxQueue = 1 << 20;   // waiters listed per queue
-constexpr int kMaxChain = 1 << 16;   // buckets per overflow chain
+constexpr int kMaxFrames = 100;     // per goroutine (Go's traceback prints 100)
+constexpr int kMaxWaits = 4096;     // sudogs per goroutine (a select's cases)
+constexpr int kMaxQueue = 1 << 20;  // waiters listed per queue
+constexpr int kMaxChain = 1 << 16;  // buckets per overflow chain
 
 // parked_pcs appends the return addresses of a parked goroutine: its saved
 // pc, then the frame-pointer chain, every frame inside its stack.
@@ -177,16 +177,36 @@ void render(std::string& out, kind k, const char* slot, bool indirect, uint32_t 
     case kind::boolean:
       out += *p ? "true" : "false";
       break;
-    case kind::int8: num(int8_t{}); break;
-    case kind::int16: num(int16_t{}); break;
-    case kind::int32: num(int32_t{}); break;
-    case kind::int64: num(int64_t{}); break;
-    case kind::uint8: num(uint8_t{}); break;
-    case kind::uint16: num(uint16_t{}); break;
-    case kind::uint32: num(uint32_t{}); break;
-    case kind::uint64: num(uint64_t{}); break;
-    case kind::float32: num(float{}); break;
-    case kind::float64: num(double{}); break;
+    case kind::int8:
+      num(int8_t{});
+      break;
+    case kind::int16:
+      num(int16_t{});
+      break;
+    case kind::int32:
+      num(int32_t{});
+      break;
+    case kind::int64:
+      num(int64_t{});
+      break;
+    case kind::uint8:
+      num(uint8_t{});
+      break;
+    case kind::uint16:
+      num(uint16_t{});
+      break;
+    case kind::uint32:
+      num(uint32_t{});
+      break;
+    case kind::uint64:
+      num(uint64_t{});
+      break;
+    case kind::float32:
+      num(float{});
+      break;
+    case kind::float64:
+      num(double{});
+      break;
     case kind::pointer: {
       uintptr_t v;
       std::memcpy(&v, p, sizeof v);
@@ -269,8 +289,8 @@ GORO_NO_TSAN void capture_map(capture& c, capobj& o, const captureopts& opt, boo
     capture_array(c, m.cur, m.type, reinterpret_cast<uintptr_t>(h->buckets), bucketShift(m.B), opt);
     if (h->oldbuckets) {
       uint8_t oldB = (m.flags & sameSizeGrow) ? m.B : static_cast<uint8_t>(m.B - 1);
-      capture_array(c, m.old, m.type, reinterpret_cast<uintptr_t>(h->oldbuckets),
-                    bucketShift(oldB), opt);
+      capture_array(c, m.old, m.type, reinterpret_cast<uintptr_t>(h->oldbuckets), bucketShift(oldB),
+                    opt);
     }
   } else {
     m.cur.addr = reinterpret_cast<uintptr_t>(h->buckets);

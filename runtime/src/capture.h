@@ -44,9 +44,9 @@ struct capg {
   uint64_t parent;
   uint32_t status;  // gstatus
   waitReason reason;
-  bool current;      // the capturing goroutine (its stack is the caller's)
-  bool nostack;      // running on a worker that was not stopped
-  int32_t m;         // worker while running, -1 otherwise
+  bool current;        // the capturing goroutine (its stack is the caller's)
+  bool nostack;        // running on a worker that was not stopped
+  int32_t m;           // worker while running, -1 otherwise
   int64_t waitsince;   // nanotime clock (coarse), 0 if unknown
   int64_t createtime;  // nanotime clock (coarse)
   uintptr_t gopc, startpc;
@@ -54,19 +54,19 @@ struct capg {
   uintptr_t sp, pc, bp;  // saved registers (parked), 0 otherwise
   char name[32];
   std::string labels;  // "k=v\0k=v\0" (without the final extra NUL)
-  uint32_t pc0, npc;    // its return addresses: capture::pcs[pc0, pc0+npc)
-  uint32_t w0, nw;      // its waits: capture::waits[w0, w0+nw)
+  uint32_t pc0, npc;   // its return addresses: capture::pcs[pc0, pc0+npc)
+  uint32_t w0, nw;     // its waits: capture::waits[w0, w0+nw)
 };
 
 // capobj is one object: waited on by some goroutine, or named (or both).
 struct capobj {
   const void* addr;
   objkind kind;
-  std::string name;   // "" unless named
-  std::string type;   // element type (channels), key/elem types (maps)
+  std::string name;  // "" unless named
+  std::string type;  // element type (channels), key/elem types (maps)
   std::vector<std::pair<const char*, int64_t>> ints;                 // kind-specific fields
   std::vector<std::pair<const char*, std::vector<uint64_t>>> lists;  // waiter goids by role
-  int32_t map = -1;   // index into capture::maps for named maps
+  int32_t map = -1;  // index into capture::maps for named maps
 };
 
 // capslot is one occupied slot's text: [k, k+kn) and [v, v+vn) of capture::text.
@@ -104,25 +104,25 @@ struct capmap {
 };
 
 struct captureopts {
-  bool stop = true;            // stop the world (false: the dump of a dying process)
+  bool stop = true;  // stop the world (false: the dump of a dying process)
   int64_t timeout_ns = 20'000'000;
   bool frames = true;
-  bool objects = true;         // waited-on and named objects
-  bool maps = true;            // named maps' buckets (needs the world stopped)
-  std::string map;             // only this named map ("" = all)
+  bool objects = true;  // waited-on and named objects
+  bool maps = true;     // named maps' buckets (needs the world stopped)
+  std::string map;      // only this named map ("" = all)
   uint64_t bucket_offset = 0;
-  uint64_t bucket_limit = 4096;  // 0 = all
-  const G* only = nullptr;       // capture just these goroutines (leak reports) ...
+  uint64_t bucket_limit = 4096;           // 0 = all
+  const G* only = nullptr;                // capture just these goroutines (leak reports) ...
   const std::vector<G*>* list = nullptr;  // ... (list != null)
 };
 
 struct capture {
-  int64_t now = 0;        // nanotime when captured
-  int64_t walltime = 0;   // CLOCK_REALTIME ns when captured
-  bool running = false;   // inside goro::run
-  bool stopped = false;   // the world was stopped
-  bool partial = false;   // some worker did not reach a safe point
-  int64_t pause_ns = 0;   // stop request to restart
+  int64_t now = 0;       // nanotime when captured
+  int64_t walltime = 0;  // CLOCK_REALTIME ns when captured
+  bool running = false;  // inside goro::run
+  bool stopped = false;  // the world was stopped
+  bool partial = false;  // some worker did not reach a safe point
+  int64_t pause_ns = 0;  // stop request to restart
   int32_t nm = 0;
   uint64_t maingoid = 0;
   std::vector<int32_t> running_workers;
@@ -152,7 +152,7 @@ struct frame {
 // entry; cached for the process's life (thread-safe).
 const std::vector<frame>& frames_of(uintptr_t pc, bool is_return = true);
 bool is_runtime_frame(const frame& f);
-bool show_system_frames();     // GOROTRACEBACK=system
+bool show_system_frames();                       // GOROTRACEBACK=system
 std::string elide_params(const std::string& s);  // "f(int) const" -> "f(...)"
 
 // Text renderers (traceback.cpp): Go's goroutine dump.

@@ -26,7 +26,8 @@
 #include "proc.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Winvalid-offsetof"  // private members of standard-layout-in-practice types
+#pragma GCC diagnostic ignored \
+    "-Winvalid-offsetof"  // private members of standard-layout-in-practice types
 #endif
 #if defined(__clang__)
 #pragma clang diagnostic ignored "-Winvalid-offsetof"
@@ -58,7 +59,8 @@ constexpr goroscope_entry global(const char* n, const void* addr, uint64_t size)
 #define GORO_CONST(name, v) ent(name, GOROSCOPE_CONST, 0, static_cast<uint64_t>(v))
 
 struct debug_layout {
-  using SM = SyncMap<int, int>;  // SyncMap's layout does not depend on K, V (static_assert in syncmap.h)
+  using SM =
+      SyncMap<int, int>;  // SyncMap's layout does not depend on K, V (static_assert in syncmap.h)
   using BM = basic_map<int, int, goro::Hash<int>, goro::Equal<int>, true>;
 
   static constexpr goroscope_entry entries[] = {
@@ -298,8 +300,8 @@ struct debug_layout {
       GORO_TYPE("SyncMap", SM),
       GORO_FIELD("SyncMap", SM, mu),
       GORO_FIELD("SyncMap", SM, readmu),
-      GORO_FIELD("SyncMap", SM, read),     // shared_ptr<const readOnly>: pointer first
-      GORO_FIELD("SyncMap", SM, dirty),    // shared_ptr<Map<K, entry*>>: pointer first, null: nil
+      GORO_FIELD("SyncMap", SM, read),   // shared_ptr<const readOnly>: pointer first
+      GORO_FIELD("SyncMap", SM, dirty),  // shared_ptr<Map<K, entry*>>: pointer first, null: nil
       GORO_FIELD("SyncMap", SM, misses),
       GORO_FIELD("SyncMap.readOnly", SM::readOnly, m),  // shared_ptr<const Map<K, entry*>>
       GORO_FIELD("SyncMap.readOnly", SM::readOnly, amended),
@@ -318,7 +320,8 @@ struct debug_layout {
 
 // Enumerations with Go's strings (name = "enum.string").
 template <size_t N, size_t M>
-constexpr auto enum_entries(const char* prefix, const char* const (&strs)[N], const int (&skip)[M]) {
+constexpr auto enum_entries(const char* prefix, const char* const (&strs)[N],
+                            const int (&skip)[M]) {
   struct {
     goroscope_entry e[N];
     size_t n = 0;
@@ -376,3 +379,24 @@ constexpr layout_t make_layout() {
 extern const goro::detail::layout_t goroscope_layout_impl __asm__("goroscope_layout");
 [[gnu::used]] constinit const goro::detail::layout_t goroscope_layout_impl =
     goro::detail::make_layout();
+
+// ---- debugger auto-load ------------------------------------------------------
+// A .debug_gdb_scripts entry (as Go and Rust binaries carry): GDB runs it
+// when it loads a program linked with goro, if the program's path is in
+// `set auto-load safe-path`. Kind 4 is an inline script; it sources the
+// goroscope GDB plugin from $GOROSCOPE_GDB_PLUGIN or from this source tree
+// (GORO_PLUGIN_DIR), once per GDB session, and does nothing if there is none.
+// The manual alternative: `source gdb_plugin/goroscope.py` (docs/debug-abi.md).
+// Rejected: kind 1 (a script file name): GDB warns about a missing script in
+// every session where the plugin is not installed in its auto-load path.
+#define GORO_GDB_LINE(s) ".ascii \"" s "\\n\"\n"
+asm(".pushsection \".debug_gdb_scripts\", \"MS\", @progbits, 1\n"
+    ".byte 4\n" GORO_GDB_LINE("gdb.inlined-script")  //
+    GORO_GDB_LINE("import gdb, os")                  //
+    GORO_GDB_LINE("p = os.environ.get('GOROSCOPE_GDB_PLUGIN') or '" GORO_PLUGIN_DIR
+                  "/gdb_plugin/goroscope.py'")                                                  //
+    GORO_GDB_LINE("if os.path.isfile(p) and not getattr(gdb, 'goroscope_autoloaded', False):")  //
+    GORO_GDB_LINE("    gdb.goroscope_autoloaded = True")                                        //
+    GORO_GDB_LINE("    gdb.execute('source ' + p)")                                             //
+    ".byte 0\n"
+    ".popsection\n");

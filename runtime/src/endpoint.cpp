@@ -207,7 +207,8 @@ void loop(server* s) {
     fds.push_back({s->wake[0], POLLIN, 0});
     fds.push_back({s->lfd, POLLIN, 0});
     for (auto& c : s->clients)
-      fds.push_back({c->fd, static_cast<short>(POLLIN | (c->out.size() > c->sent ? POLLOUT : 0)), 0});
+      fds.push_back(
+          {c->fd, static_cast<short>(POLLIN | (c->out.size() > c->sent ? POLLOUT : 0)), 0});
     if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
     if (fds[0].revents) return;  // stop_serving
     now = goro::detail::nanotime();
@@ -370,13 +371,11 @@ void stop_serving() noexcept {
 
 namespace detail {
 
-// serve_from_env starts the endpoint named by GORO_DEBUG (once per process).
+// serve_from_env starts the endpoint named by GORO_DEBUG unless one is
+// serving already (a second run reuses the first's).
 void serve_from_env() {
-  static bool done = false;
-  if (done) return;
-  done = true;
   const char* a = std::getenv("GORO_DEBUG");
-  if (!a || !*a) return;
+  if (!a || !*a || !serving_address().empty()) return;
   std::string err;
   if (!serve(a, &err)) std::fprintf(stderr, "goroscope: GORO_DEBUG=%s: %s\n", a, err.c_str());
 }

@@ -630,8 +630,7 @@ void gcstopm(m* mp) {
   mp->gcstop.store(1, std::memory_order_release);
   sched.stopnote.fetch_add(1, std::memory_order_release);
   futexwakeup(&sched.stopnote, 1);
-  while (sched.gcwaiting.load(std::memory_order_acquire) == 1)
-    futexsleep(&sched.gcwaiting, 1, -1);
+  while (sched.gcwaiting.load(std::memory_order_acquire) == 1) futexsleep(&sched.gcwaiting, 1, -1);
   mp->gcstop.store(0, std::memory_order_relaxed);
 }
 

@@ -31,11 +31,11 @@ namespace goro::debug {
 
 namespace {
 
+using goro::detail::caparray;
 using goro::detail::capg;
 using goro::detail::capmap;
 using goro::detail::capobj;
 using goro::detail::capture;
-using goro::detail::caparray;
 using goro::detail::frame;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -352,8 +352,8 @@ void map_json(Writer& w, const capture& c, const capobj& o) {
   w.StartObject();
   if (m.type) {
     const maptype& t = *m.type;
-    static const char* const kinds[] = {"other",  "bool",   "int8",    "int16",   "int32",
-                                        "int64",  "uint8",  "uint16",  "uint32",  "uint64",
+    static const char* const kinds[] = {"other",   "bool",    "int8",    "int16",     "int32",
+                                        "int64",   "uint8",   "uint16",  "uint32",    "uint64",
                                         "float32", "float64", "pointer", "std_string"};
     auto kn = [&](kind k) {
       auto i = static_cast<size_t>(k);

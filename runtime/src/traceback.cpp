@@ -42,8 +42,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "goro/panic.h"
 #include "capture.h"
+#include "goro/panic.h"
 #include "goro/sched.h"
 #include "proc.h"
 
@@ -221,7 +221,8 @@ std::string creation_site(uintptr_t gopc, uint64_t parent) {
   std::string s = "created by " + fn;
   if (parent) s += " in goroutine " + std::to_string(parent);
   s += "\n\t" + (f->file.empty() ? std::string("?") : f->file) + ":" + std::to_string(f->line);
-  if (frames.back().entry && gopc > frames.back().entry) s += " +" + hex(gopc - frames.back().entry);
+  if (frames.back().entry && gopc > frames.back().entry)
+    s += " +" + hex(gopc - frames.back().entry);
   return s + "\n";
 }
 
@@ -276,7 +277,8 @@ std::string symbolize_pc(uintptr_t pc, bool* user) {
 
 std::string origin_string(uintptr_t gopc, uint64_t parent) {
   if (!gopc) return "the main goroutine";
-  std::string cs = creation_site(gopc, parent);  // "created by F in goroutine K\n\tfile:line +0x..\n"
+  std::string cs =
+      creation_site(gopc, parent);  // "created by F in goroutine K\n\tfile:line +0x..\n"
   size_t nl = cs.find('\n');
   if (nl == std::string::npos) return "created at an unknown site";
   std::string loc = cs.substr(nl + 2);

@@ -98,11 +98,11 @@ struct SnapshotOptions {
 
 // SnapshotStats reports how the last snapshot() went (for benchmarks/tests).
 struct SnapshotStats {
-  int64_t pause_ns;    // world stopped: stop request to restart
-  int64_t total_ns;    // the whole call
-  bool partial;        // some worker did not reach a safe point in time
-  size_t goroutines;   // captured
-  size_t bytes;        // JSON size
+  int64_t pause_ns;   // world stopped: stop request to restart
+  int64_t total_ns;   // the whole call
+  bool partial;       // some worker did not reach a safe point in time
+  size_t goroutines;  // captured
+  size_t bytes;       // JSON size
 };
 
 // snapshot captures the runtime's state and returns it as JSON (format:

@@ -138,8 +138,8 @@ enum class objkind : uint8_t {
   syncmap,    // goro::SyncMap: named objects only
   once,       // goro::Once: named objects only
 };
-inline constexpr const char* objkindStrings[10] = {
-    "none", "chan", "mutex", "rwmutex", "waitgroup", "cond", "sema", "map", "syncmap", "once"};
+inline constexpr const char* objkindStrings[10] = {"none", "chan", "mutex", "rwmutex", "waitgroup",
+                                                   "cond", "sema", "map",   "syncmap", "once"};
 
 // sudog is a goroutine waiting on one object (Go's sudog). For channels it
 // sits in the channel's recvq/sendq; for sync primitives in their wait queue.

@@ -1,0 +1,240 @@
+// endpoint_test.cpp — the live endpoint: Unix socket mode, request/reply,
+// streams, clients that stall or vanish, oversized requests, loopback-only
+// TCP, and GORO_DEBUG. Clients are plain threads (the program under test is
+// a goro::run whose goroutines stay at safe points).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include <rapidjson/document.h>
+
+#include "goro/debug.h"
+#include "goro/goro.h"
+
+namespace {
+
+std::string sockpath(const char* tag) {
+  return "/tmp/goro-ep-" + std::to_string(getpid()) + "-" + tag + ".sock";
+}
+
+int dial(const std::string& addr) {
+  if (addr.rfind("unix:", 0) == 0) {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::string p = addr.substr(5);
+    std::memcpy(sun.sun_path, p.c_str(), p.size() + 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0) {
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+  std::string hp = addr.substr(4);
+  size_t colon = hp.rfind(':');
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(static_cast<uint16_t>(std::stoi(hp.substr(colon + 1))));
+  inet_pton(AF_INET, hp.substr(0, colon).c_str(), &sin.sin_addr);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void say(int fd, const std::string& s) {
+  std::string line = s + "\n";
+  ASSERT_EQ(::send(fd, line.data(), line.size(), MSG_NOSIGNAL), static_cast<ssize_t>(line.size()));
+}
+
+// line reads one reply line (waits at most timeout_ms); "" on EOF/timeout.
+std::string line(int fd, std::string& buf, int timeout_ms = 5000) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    size_t nl = buf.find('\n');
+    if (nl != std::string::npos) {
+      std::string l = buf.substr(0, nl);
+      buf.erase(0, nl + 1);
+      return l;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return {};
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left)) <= 0) return {};
+    char tmp[65536];
+    ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+    if (n <= 0) return {};
+    buf.append(tmp, static_cast<size_t>(n));
+  }
+}
+
+// in_program runs client(addr) on a plain thread while the program's
+// goroutines sit at safe points (one of them blocked on a channel).
+template <class F>
+void in_program(const std::string& addr, F client) {
+  std::string err;
+  ASSERT_TRUE(goro::debug::serve(addr, &err)) << err;
+  goro::run(goro::Config{2, 0}, [&] {
+    auto ch = goro::make_chan<int>();
+    goro::debug::name(ch, "requests");
+    goro::WaitGroup wg;
+    wg.add(1);
+    goro::go([&] {
+      ch.recv();
+      wg.done();
+    });
+    goro::ExternalWaker waker;  // the client thread ends the wait below
+    goro::WaitGroup finished;
+    finished.add(1);
+    std::thread t([&] {
+      client(goro::debug::serving_address());
+      finished.done();
+    });
+    finished.wait();
+    t.join();
+    ch.send(1);
+    wg.wait();
+  });
+  goro::debug::stop_serving();
+}
+
+TEST(Endpoint, UnixSocketIsPrivateAndAnswersRequests) {
+  std::string path = sockpath("basic");
+  in_program("unix:" + path, [&](const std::string& addr) {
+    EXPECT_EQ(addr, "unix:" + path);
+    struct stat st {};
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    int fd = dial(addr);
+    ASSERT_GE(fd, 0);
+    std::string buf;
+    say(fd, R"({"cmd":"hello"})");
+    EXPECT_NE(line(fd, buf).find("\"format\":\"goroscope-endpoint\""), std::string::npos);
+    say(fd, R"({"cmd":"snapshot","frames":false})");
+    std::string snap = line(fd, buf);
+    rapidjson::Document d;
+    d.Parse(snap.c_str());
+    ASSERT_FALSE(d.HasParseError()) << snap.substr(0, 200);
+    EXPECT_STREQ(d["format"].GetString(), "goroscope-snapshot");
+    EXPECT_TRUE(d["world"]["stopped"].GetBool());
+    EXPECT_GE(d["goroutines"].Size(), 2u);
+    bool named = false;
+    for (const auto& o : d["objects"].GetArray())
+      named |= std::string(o["name"].GetString()) == "requests";
+    EXPECT_TRUE(named);
+    say(fd, R"({"cmd":"format disk"})");
+    EXPECT_NE(line(fd, buf).find("\"error\""), std::string::npos);
+    say(fd, "not json");
+    EXPECT_NE(line(fd, buf).find("\"error\""), std::string::npos);
+    say(fd, R"({"cmd":"snapshot","frames":"yes"})");
+    EXPECT_NE(line(fd, buf).find("bad option"), std::string::npos);
+    close(fd);
+  });
+  struct stat st {};
+  EXPECT_NE(stat(path.c_str(), &st), 0) << "stop_serving removes the socket file";
+}
+
+TEST(Endpoint, StreamsAtTheRequestedRateUntilStopped) {
+  in_program("unix:" + sockpath("stream"), [](const std::string& addr) {
+    int fd = dial(addr);
+    ASSERT_GE(fd, 0);
+    std::string buf;
+    auto t0 = std::chrono::steady_clock::now();
+    say(fd, R"({"cmd":"stream","hz":20,"frames":false})");
+    for (int i = 0; i < 5; i++) ASSERT_NE(line(fd, buf), "") << "snapshot " << i;
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_GE(secs, 0.15);  // 5 at 20 Hz: the first at once, then every 50 ms
+    EXPECT_LT(secs, 3.0);
+    say(fd, R"({"cmd":"stop"})");
+    std::string rest = line(fd, buf, 300);  // at most one in flight
+    (void)rest;
+    EXPECT_EQ(line(fd, buf, 300), "") << "stream did not stop";
+    close(fd);
+  });
+}
+
+TEST(Endpoint, StalledVanishedAndOversizedClientsDoNotHurtOthers) {
+  in_program("unix:" + sockpath("stall"), [](const std::string& addr) {
+    // A client that asks for a fast stream and never reads.
+    int stalled = dial(addr);
+    ASSERT_GE(stalled, 0);
+    int small = 4096;
+    setsockopt(stalled, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    say(stalled, R"({"cmd":"stream","hz":60})");
+    // A client that asks for a stream and disappears.
+    int gone = dial(addr);
+    ASSERT_GE(gone, 0);
+    say(gone, R"({"cmd":"stream","hz":60})");
+    close(gone);
+    // A client that sends an endless line.
+    int big = dial(addr);
+    ASSERT_GE(big, 0);
+    std::string junk(10000, 'x');
+    (void)::send(big, junk.data(), junk.size(), MSG_NOSIGNAL);
+    std::string bbuf;
+    EXPECT_NE(line(big, bbuf).find("request too long"), std::string::npos);
+    EXPECT_EQ(line(big, bbuf, 1000), "") << "connection closed after the error";
+    close(big);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Someone else is still served promptly.
+    int fd = dial(addr);
+    ASSERT_GE(fd, 0);
+    std::string buf;
+    auto t0 = std::chrono::steady_clock::now();
+    say(fd, R"({"cmd":"hello"})");
+    EXPECT_NE(line(fd, buf, 2000), "");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+    close(fd);
+    close(stalled);
+  });
+}
+
+TEST(Endpoint, TcpIsLoopbackOnlyUnlessAllowed) {
+  std::string err;
+  EXPECT_FALSE(goro::debug::serve("tcp:0.0.0.0:0", &err));
+  EXPECT_NE(err.find("non-loopback"), std::string::npos) << err;
+  EXPECT_EQ(goro::debug::serving_address(), "");
+  EXPECT_FALSE(goro::debug::serve("udp:1", &err));
+  EXPECT_FALSE(goro::debug::serve("unix:/nonexistent-dir/x.sock", &err));
+  in_program("tcp:127.0.0.1:0", [](const std::string& addr) {
+    EXPECT_EQ(addr.rfind("tcp:127.0.0.1:", 0), 0u) << addr;
+    EXPECT_NE(addr, "tcp:127.0.0.1:0");
+    int fd = dial(addr);
+    ASSERT_GE(fd, 0);
+    std::string buf;
+    say(fd, R"({"cmd":"hello"})");
+    EXPECT_NE(line(fd, buf), "");
+    close(fd);
+  });
+}
+
+TEST(Endpoint, GoroDebugEnvironmentVariableStartsIt) {
+  std::string path = sockpath("env");
+  EXPECT_EXIT(
+      {
+        setenv("GORO_DEBUG", ("unix:" + path).c_str(), 1);
+        goro::run(goro::Config{1, 0}, [&] {
+          bool ok = goro::debug::serving_address() == "unix:" + path;
+          goro::debug::stop_serving();
+          std::exit(ok ? 0 : 1);
+        });
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+}  // namespace
