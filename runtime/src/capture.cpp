@@ -14,8 +14,8 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
-#include <unordered_map>
 
 #include "goro/chan.h"
 #include "goro/map.h"
@@ -210,7 +210,7 @@ void render(std::string& out, kind k, const char* slot, bool indirect, uint32_t 
     case kind::pointer: {
       uintptr_t v;
       std::memcpy(&v, p, sizeof v);
-      std::snprintf(b, sizeof b, "%#" PRIxPTR, v);
+      std::snprintf(b, sizeof b, "0x%" PRIxPTR, v);
       out += b;
       break;
     }
@@ -404,10 +404,11 @@ void capture_state(capture& c, const captureopts& o) {
     }
   }
   if (o.objects) {
-    // Objects goroutines wait on, then named objects (merged by address).
-    std::unordered_map<const void*, size_t> index;
+    // Objects goroutines wait on, then named objects (merged by address
+    // and kind: a SyncMap and its first member, its Mutex, share an address).
+    std::map<std::pair<const void*, objkind>, size_t> index;
     auto add = [&](const void* addr, objkind k) -> capobj& {
-      auto [it, fresh] = index.try_emplace(addr, c.objs.size());
+      auto [it, fresh] = index.try_emplace({addr, k}, c.objs.size());
       if (fresh) c.objs.push_back(capobj{addr, k, {}, {}, {}, {}, -1});
       return c.objs[it->second];
     };
@@ -428,7 +429,9 @@ void capture_state(capture& c, const captureopts& o) {
         bool want = o.map.empty() || o.map == ob.name;
         capture_map(c, ob, o, o.maps && want && c.stopped && !c.partial);
       } else {
-        capture_object(ob, stats[i]);
+        // SyncMap statistics read its maps without locks: only with the
+        // world (fully) stopped.
+        capture_object(ob, c.stopped && !c.partial ? stats[i] : nullptr);
       }
     }
   }

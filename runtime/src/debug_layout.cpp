@@ -3,7 +3,7 @@
 //
 // The table is a constinit object made by a constexpr function from
 // offsetof/sizeof/alignof and the runtime's own constants, so it cannot
-// drift from the definitions; tests/runtime/debug_layout_test.cpp checks a
+// drift from the definitions; tests/runtime/debug_test.cpp checks a
 // sample of it against them again and that every name is unique. Entry
 // names longer than 47 characters fail the build (ent() is not a constant
 // expression then).
@@ -82,6 +82,7 @@ struct debug_layout {
       GORO_FIELD("G", G, labels),
       GORO_FIELD("G", G, name),
       GORO_FIELD("G", G, createtime),
+      GORO_FIELD("G", G, schedlink),  // global run queue / free list link
       GORO_TYPE("gobuf", gobuf),
       GORO_FIELD("gobuf", gobuf, sp),
       GORO_FIELD("gobuf", gobuf, pc),
@@ -387,8 +388,12 @@ extern const goro::detail::layout_t goroscope_layout_impl __asm__("goroscope_lay
 // goroscope GDB plugin from $GOROSCOPE_GDB_PLUGIN or from this source tree
 // (GORO_PLUGIN_DIR), once per GDB session, and does nothing if there is none.
 // The manual alternative: `source gdb_plugin/goroscope.py` (docs/debug-abi.md).
-// Rejected: kind 1 (a script file name): GDB warns about a missing script in
-// every session where the plugin is not installed in its auto-load path.
+// Like Go's runtime-gdb.py entry, GDB declines it (with a warning naming
+// the safe-path setting) for programs outside the safe path, and `strip`
+// removes the section; `source gdb_plugin/goroscope.py` always works.
+// Rejected: kind 1 (a script file name): GDB then looks for the file next
+// to the program and warns about a missing script in every session where
+// it is not there.
 #define GORO_GDB_LINE(s) ".ascii \"" s "\\n\"\n"
 asm(".pushsection \".debug_gdb_scripts\", \"MS\", @progbits, 1\n"
     ".byte 4\n" GORO_GDB_LINE("gdb.inlined-script")  //

@@ -91,7 +91,8 @@ void queue(client& c, std::string s) {
 
 void queue_error(client& c, const std::string& msg) {
   std::string e = "{\"error\":\"";
-  for (char ch : msg) e += (ch == '"' || ch == '\\') ? '?' : ch;
+  for (char ch : msg)
+    e += (ch == '"') ? '\'' : (ch == '\\' || static_cast<unsigned char>(ch) < 0x20) ? ' ' : ch;
   queue(c, e + "\"}");
 }
 
@@ -199,7 +200,7 @@ void loop(server* s) {
     int64_t now = goro::detail::nanotime();
     int timeout = -1;
     for (auto& c : s->clients)
-      if (c->streaming) {
+      if (c->streaming && c->sent == c->out.size()) {  // behind: POLLOUT wakes us instead
         int64_t ms = std::max<int64_t>(0, (c->due - now + 999999) / 1000000);
         timeout = timeout < 0 ? static_cast<int>(ms) : std::min(timeout, static_cast<int>(ms));
       }
@@ -348,6 +349,7 @@ bool serve(std::string_view addr, std::string* err, bool allow_remote) {
     old = srv;
     srv = s;
   }
+  if (old && old->unixpath == s->unixpath) old->unixpath.clear();  // now the new server's file
   if (old) destroy(old);
   static bool registered = [] { return std::atexit([] { stop_serving(); }) == 0; }();
   (void)registered;

@@ -198,6 +198,8 @@ void goroutine_json(Writer& w, const capture& c, const capg& g, bool frames) {
       w.String(wt.isRead ? "recv" : "send");
     else if (wt.kind == objkind::rwmutex)
       w.String(wt.isRead ? "rlock" : "lock");
+    else if (wt.kind == objkind::mutex)
+      w.String("lock");
     else
       w.String("wait");
     key(w, "select");

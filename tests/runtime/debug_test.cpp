@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -136,15 +137,20 @@ rapidjson::Document parse(const std::string& s) {
 
 // validate checks a snapshot against docs/snapshot.schema.json.
 void validate(const rapidjson::Document& d) {
-  static rapidjson::SchemaDocument* schema = [] {
-    std::ifstream f(GORO_SOURCE_DIR "/docs/snapshot.schema.json");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    auto* sd = new rapidjson::Document;
-    sd->Parse(ss.str().c_str());
-    EXPECT_FALSE(sd->HasParseError());
-    return new rapidjson::SchemaDocument(*sd);
-  }();
+  struct Schema {
+    rapidjson::Document doc;
+    std::unique_ptr<rapidjson::SchemaDocument> schema;
+    Schema() {
+      std::ifstream f(GORO_SOURCE_DIR "/docs/snapshot.schema.json");
+      std::stringstream ss;
+      ss << f.rdbuf();
+      doc.Parse(ss.str().c_str());
+      EXPECT_FALSE(doc.HasParseError());
+      schema = std::make_unique<rapidjson::SchemaDocument>(doc);
+    }
+  };
+  static Schema s;  // destroyed at exit: no leak reports
+  const rapidjson::SchemaDocument* schema = s.schema.get();
   rapidjson::SchemaValidator v(*schema);
   if (!d.Accept(v)) {
     rapidjson::StringBuffer a, b;
@@ -251,9 +257,12 @@ TEST_P(Snapshot, EveryWaitReasonIsCapturedWithItsObjects) {
                                          {6, waitReason::syncWaitGroupWait},
                                          {7, waitReason::syncCondWait},
                                          {8, waitReason::sleep}};
-    for (auto [i, r] : want)
+    for (const auto& w : want) {
+      int i = w.first;
+      waitReason r = w.second;  // (clang 14 cannot capture structured bindings)
       ASSERT_TRUE(wait_until([&] { return ids[i] && waiting(ids[i], r); }))
           << "goroutine " << i << " never blocked in " << to_string(r);
+    }
 
     goro::debug::SnapshotStats st{};
     auto d = parse(goro::debug::snapshot({}, &st));

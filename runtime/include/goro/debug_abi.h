@@ -20,8 +20,8 @@
  *
  * Kinds (names are the C++ names, Go's where goro ports a Go structure):
  *   TYPE    "G"                     size = sizeof, value = alignof
- *   FIELD   "G.goid", "G.sched.sp"  size = sizeof the field, value = offset in
- *                                   the outer type (nested names are flattened)
+ *   FIELD   "G.goid", "gobuf.sp"    size = sizeof the field, value = offset in
+ *                                   the type named before the first '.' 
  *   CONST   "tophash.emptyRest"     value (as unsigned 64-bit)
  *   ENUM    "waitReason.chan receive"  value = the number whose string is the
  *                                   text after the first '.' (Go's strings)
@@ -32,7 +32,7 @@
  * A tool reads the header (checks magic and version), then all entries in
  * one memory read, and indexes them by name. Nothing is filled in by hand:
  * debug_layout.cpp builds the table with offsetof/sizeof/alignof at compile
- * time, and tests/runtime/debug_layout_test.cpp checks it against the C++
+ * time, and tests/runtime/debug_test.cpp checks it against the C++
  * definitions. docs/debug-abi.md lists every entry and how to find the
  * symbol without debug info.
  *
