@@ -21,7 +21,7 @@
  * Kinds (names are the C++ names, Go's where goro ports a Go structure):
  *   TYPE    "G"                     size = sizeof, value = alignof
  *   FIELD   "G.goid", "gobuf.sp"    size = sizeof the field, value = offset in
- *                                   the type named before the first '.' 
+ *                                   the type named before the first '.'
  *   CONST   "tophash.emptyRest"     value (as unsigned 64-bit)
  *   ENUM    "waitReason.chan receive"  value = the number whose string is the
  *                                   text after the first '.' (Go's strings)

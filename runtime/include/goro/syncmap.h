@@ -124,7 +124,9 @@ class SyncMap {
       : read(std::make_shared<const readOnly>(readOnly{std::make_shared<entrymap>(), false})) {}
   SyncMap(const SyncMap&) = delete;
   SyncMap& operator=(const SyncMap&) = delete;
-  ~SyncMap() { detail::forget(this); }  // read and dirty release their maps, and those their entries
+  ~SyncMap() {
+    detail::forget(this);
+  }  // read and dirty release their maps, and those their entries
 
   // load returns the value stored for key, or nullopt (Go's Load).
   std::optional<V> load(const K& key) {
