@@ -282,24 +282,19 @@ void array_json(Writer& w, const capture& c, const caparray& a, bool old) {
       w.StartArray();
       for (uint8_t t : b.tophash) w.Uint(t);
       w.EndArray();
-      key(w, "keys");
-      w.StartArray();
-      for (int s = 0; s < 8; s++) {
-        if (b.tophash[s] < minTopHash)
-          w.Null();
-        else
-          text(w, c.text.data() + b.slots[s].k, b.slots[s].kn);
+      // keys, then elems: the slot's text, null where the slot is empty
+      for (bool elems : {false, true}) {
+        key(w, elems ? "elems" : "keys");
+        w.StartArray();
+        for (int s = 0; s < 8; s++) {
+          const auto& sl = b.slots[s];
+          if (b.tophash[s] < minTopHash)
+            w.Null();
+          else
+            text(w, c.text.data() + (elems ? sl.v : sl.k), elems ? sl.vn : sl.kn);
+        }
+        w.EndArray();
       }
-      w.EndArray();
-      key(w, "elems");
-      w.StartArray();
-      for (int s = 0; s < 8; s++) {
-        if (b.tophash[s] < minTopHash)
-          w.Null();
-        else
-          text(w, c.text.data() + b.slots[s].v, b.slots[s].vn);
-      }
-      w.EndArray();
       key(w, "overflow");
       addr(w, b.overflow);
       w.EndObject();

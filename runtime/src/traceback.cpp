@@ -318,14 +318,20 @@ std::string render_dump(const capture& c) {
   return out;
 }
 
-std::string top_function(const G* gp) {
-  std::vector<G*> one{const_cast<G*>(gp)};
+namespace {
+// capture_list captures the given goroutines as a dump does (no stop, no objects).
+void capture_list(capture& c, const std::vector<G*>& gs) {
   captureopts o;
   o.stop = false;
   o.objects = false;
-  o.list = &one;
-  capture c;
+  o.list = &gs;
   capture_state(c, o);
+}
+}  // namespace
+
+std::string top_function(const G* gp) {
+  capture c;
+  capture_list(c, {const_cast<G*>(gp)});
   if (c.gs.empty() || c.gs[0].status != _Gwaiting) return {};
   const capg& g = c.gs[0];
   for (uint32_t i = 0; i < g.npc; i++)
@@ -338,12 +344,8 @@ std::string top_function(const G* gp) {
 }
 
 std::string dump_of(const std::vector<G*>& gs) {
-  captureopts o;
-  o.stop = false;
-  o.objects = false;
-  o.list = &gs;
   capture c;
-  capture_state(c, o);
+  capture_list(c, gs);
   return render_dump(c);
 }
 
