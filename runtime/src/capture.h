@@ -7,11 +7,15 @@
 // per goroutine its record fields and raw return addresses (frame-pointer
 // walk of a parked stack, bounded by the stack; libbacktrace unwinding for
 // the calling goroutine), the objects goroutines wait on and the named
-// objects (wait queues read under the object's own lock), and the named
+// objects (wait queues: with the world fully stopped rebuilt afterwards
+// from the copied sudogs' links, else read under the object's own lock),
+// and the named
 // maps' buckets (keys and elems rendered to text from raw bytes by the
 // map's type descriptor, as a debugger would). Nothing captured points back
 // into the runtime except object addresses used as identities. Symbolizing
-// (slow: DWARF lookups) happens afterwards, outside the pause.
+// (slow: DWARF lookups) happens afterwards, outside the pause, and so do
+// the frame walks of blocked goroutines (checked against G.runs: see
+// walk_stacks in capture.cpp).
 //
 // Safety when the world is not (fully) stopped: G records are never freed,
 // stacks are never unmapped during a run, and every pointer followed (fp
@@ -34,8 +38,11 @@ struct maptype;
 struct capwait {
   const void* obj;
   objkind kind;
-  bool isRead;    // channels: receive; rwmutex: as a reader
-  bool isSelect;  // one case of a select
+  bool isRead;        // channels: receive; rwmutex: as a reader
+  bool isSelect;      // one case of a select
+  uint64_t goid;      // the waiting goroutine
+  const sudog* addr;  // the sudog, and its wait-queue successor: queues are
+  const sudog* next;  // rebuilt from these after the world restarts
 };
 
 // capg is one goroutine.
@@ -46,6 +53,7 @@ struct capg {
   waitReason reason;
   bool current;        // the capturing goroutine (its stack is the caller's)
   bool nostack;        // running on a worker that was not stopped
+  bool stale;          // it ran before its stack could be read (see capture_state)
   int32_t m;           // worker while running, -1 otherwise
   int64_t waitsince;   // nanotime clock (coarse), 0 if unknown
   int64_t createtime;  // nanotime clock (coarse)
@@ -56,6 +64,8 @@ struct capg {
   std::string labels;  // "k=v\0k=v\0" (without the final extra NUL)
   uint32_t pc0, npc;   // its return addresses: capture::pcs[pc0, pc0+npc)
   uint32_t w0, nw;     // its waits: capture::waits[w0, w0+nw)
+  const G* gp;         // while its stack walk is pending (capture_state), else null
+  uint16_t runs;       // gp->runs when captured
 };
 
 // capobj is one object: waited on by some goroutine, or named (or both).
@@ -66,7 +76,8 @@ struct capobj {
   std::string type;  // element type (channels), key/elem types (maps)
   std::vector<std::pair<const char*, int64_t>> ints;                 // kind-specific fields
   std::vector<std::pair<const char*, std::vector<uint64_t>>> lists;  // waiter goids by role
-  int32_t map = -1;  // index into capture::maps for named maps
+  std::vector<const sudog*> heads;  // lists[i]'s queue head while it is still to be resolved
+  int32_t map = -1;                 // index into capture::maps for named maps
 };
 
 // capslot is one occupied slot's text: [k, k+kn) and [v, v+vn) of capture::text.
@@ -146,6 +157,8 @@ struct frame {
   uintptr_t pc;     // return address (or faulting pc)
   uintptr_t entry;  // function start (0 if unknown / inlined)
   bool inlined;
+  bool runtime;       // is_runtime_frame, computed once
+  std::string brief;  // elide_params(fn), computed once
 };
 // frames_of returns the frames (innermost first, inlined calls expanded)
 // of a return address (is_return: looked up at pc - 1) or of a function

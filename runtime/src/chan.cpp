@@ -2,9 +2,10 @@
 // select.go), type-erased over detail::chantype. See goro/chan.h.
 //
 // The algorithms are Go's, step for step, so that every waiting goroutine
-// is visible the way Go's are: a blocked sender or receiver has a sudog (on
-// its own stack) in the channel's sendq/recvq naming it, and its G's
-// `waiting` list holds the sudogs of the operation (one per select case).
+// is visible the way Go's are: a blocked sender or receiver has a sudog (in
+// its G record; a select's are on its stack, one per case) in the channel's
+// sendq/recvq naming it, and its G's `waiting` list holds the sudogs of the
+// operation.
 //
 // Differences from Go: elements are moved (move-construct + destroy), not
 // copied with memmove, so element types may own resources; a value handed
@@ -96,7 +97,7 @@ void dequeueSudoG(waitq& q, sudog* sgp) {
 }
 
 bool chanparkcommit(G*, void* lk) {
-  static_cast<mutex*>(lk)->unlock();
+  static_cast<mutex*>(lk)->unlock_parked();
   return true;
 }
 
@@ -134,8 +135,8 @@ void recv(hchan* c, sudog* sg, void* ep, bool unlock) {
   goready(gp);
 }
 
-// chanpark blocks the calling goroutine in q (c's sendq or recvq) with a
-// sudog on its own stack until a counterpart or close takes it; c is locked
+// chanpark blocks the calling goroutine in q (c's sendq or recvq) with its
+// G's sudog until a counterpart or close takes it; c is locked
 // on entry and unlocked once the goroutine is off the CPU. Returns whether
 // a value was passed (false: woken by close).
 inline bool chanpark(hchan* c, void* ep, waitq& q, waitReason reason) {
@@ -144,7 +145,8 @@ inline bool chanpark(hchan* c, void* ep, waitq& q, waitReason reason) {
     c->lock.unlock();
     throw_not_goroutine(to_string(reason));
   }
-  sudog mysg{};
+  sudog& mysg = gp->waitsg;
+  mysg = sudog{};
   mysg.g = gp;
   mysg.elem = ep;
   mysg.c = c;
@@ -313,12 +315,19 @@ void sellock(scase* cases, const uint16_t* lockorder, int n) {
   }
 }
 
-void selunlock(scase* cases, const uint16_t* lockorder, int n) {
+// selunlock unlocks every case's channel once, in reverse lock order
+// (parked: for a goroutine that has just parked, see unlock_parked; the
+// goroutine cannot get past its own sellock, so `cases` stays intact until
+// the last unlock).
+void selunlock(scase* cases, const uint16_t* lockorder, int n, bool parked = false) {
   // Unlock in reverse; a channel may appear several times (skip repeats).
   for (int i = n - 1; i >= 0; i--) {
     hchan* c = cases[lockorder[i]].c;
     if (i > 0 && c == cases[lockorder[i - 1]].c) continue;
-    c->lock.unlock();
+    if (parked)
+      c->lock.unlock_parked();
+    else
+      c->lock.unlock();
   }
 }
 
@@ -330,7 +339,7 @@ struct selctx {
 
 bool selparkcommit(G*, void* arg) {
   auto* s = static_cast<selctx*>(arg);
-  selunlock(s->cases, s->lockorder, s->n);
+  selunlock(s->cases, s->lockorder, s->n, true);
   return true;
 }
 

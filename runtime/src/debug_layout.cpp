@@ -74,6 +74,8 @@ struct debug_layout {
       GORO_FIELD("G", G, stackguarded),
       GORO_FIELD("G", G, waitsince),
       GORO_FIELD("G", G, waiting),
+      GORO_FIELD("G", G, waitsg),
+      GORO_FIELD("G", G, runs),
       GORO_FIELD("G", G, m),
       GORO_FIELD("G", G, selectDone),
       GORO_FIELD("G", G, parentGoid),

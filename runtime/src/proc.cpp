@@ -552,6 +552,7 @@ inline void gogo(m* mp, G* from, G* to, bool from_exits = false) {
   } else {
     to->m = mp->id;
     to->atomicstatus.store(_Grunning, std::memory_order_relaxed);
+    to->runs.store(to->runs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     mp->curg = to;
     tls_g = to;
     tls_who = Who::make(Who::goroutine, to->goid).token;

@@ -8,7 +8,7 @@
 //
 //   semacquire1(addr):  take a unit if there is one (no lock). Else, under
 //                       root.lock: nwait++, try again (a release may have
-//                       come in between), else queue a sudog (on our stack)
+//                       come in between), else queue our sudog (G.waitsg)
 //                       and park; the unlockf releases root.lock once our
 //                       registers are saved. On wake-up: done if the
 //                       releaser handed us its unit (ticket == 1), else try
@@ -70,7 +70,7 @@ sudog* dequeue(semaRoot* root) {
 // parkunlock is gopark's unlockf: releases the internal lock the parking
 // goroutine queued itself under (Go's goparkunlock).
 bool parkunlock(G*, void* lk) {
-  static_cast<mutex*>(lk)->unlock();
+  static_cast<mutex*>(lk)->unlock_parked();
   return true;
 }
 
@@ -89,7 +89,8 @@ void semacquire1(std::atomic<uint32_t>* addr, semaRoot* root, bool lifo, const s
 
   // Harder case: increment nwait, try once more, queue and sleep; the
   // sudog is dequeued by the releaser.
-  sudog s{};
+  sudog& s = gp->waitsg;
+  s = sudog{};
   s.g = gp;
   s.c = w.c;
   s.kind = w.kind;
@@ -166,7 +167,8 @@ void notifyListWait(notifyList* l, uint32_t t, const void* cond) noexcept {
     l->lock.unlock();
     return;
   }
-  sudog s{};
+  sudog& s = gp->waitsg;
+  s = sudog{};
   s.g = gp;
   s.ticket = t;
   s.c = cond;

@@ -15,8 +15,11 @@
 // a 1M-entry snapshot well under a second: bench/debug).
 #include <unistd.h>
 
+#include <atomic>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include <rapidjson/stringbuffer.h>
@@ -39,15 +42,43 @@ using goro::detail::capture;
 using goro::detail::frame;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-// utf8_ok reports whether [s, s+n) is valid UTF-8 (keys of binary strings
-// are not: they are written as hex instead, and say so).
+// utf8_ok reports whether [s, s+n) is valid UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF). Keys of binary strings are
+// not: they are written as hex instead. ASCII runs go 8 bytes at a time.
 bool utf8_ok(const char* s, size_t n) {
   const auto* p = reinterpret_cast<const unsigned char*>(s);
-  for (size_t i = 0; i < n;) {
+  size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t v;
+      std::memcpy(&v, p + i, 8);
+      if (!(v & 0x8080808080808080ull)) {
+        i += 8;
+        continue;
+      }
+    }
     unsigned c = p[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (!len || i + len > n) return false;
-    for (size_t k = 1; k < len; k++)
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // > U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return false;
+    for (size_t k = 2; k < len; k++)
       if ((p[i + k] & 0xC0) != 0x80) return false;
     i += len;
   }
@@ -70,10 +101,9 @@ void text(Writer& w, const char* s, size_t n) {
 void text(Writer& w, const std::string& s) { text(w, s.data(), s.size()); }
 
 void addr(Writer& w, uintptr_t a) {
-  char b[24];
-  int n = std::snprintf(b, sizeof b, "%#" PRIxPTR, a);
-  if (a == 0) n = std::snprintf(b, sizeof b, "0x0");
-  w.String(b, static_cast<rapidjson::SizeType>(n));
+  char b[24] = "0x";
+  char* end = std::to_chars(b + 2, b + sizeof b, a, 16).ptr;
+  w.String(b, static_cast<rapidjson::SizeType>(end - b));
 }
 
 void key(Writer& w, const char* k) { w.Key(k); }
@@ -82,7 +112,7 @@ void key(Writer& w, const char* k) { w.Key(k); }
 void frame_json(Writer& w, const frame& f) {
   w.StartObject();
   key(w, "function");
-  text(w, goro::detail::elide_params(f.fn));
+  text(w, f.brief);
   key(w, "file");
   text(w, f.file);
   key(w, "line");
@@ -92,7 +122,7 @@ void frame_json(Writer& w, const frame& f) {
   key(w, "inlined");
   w.Bool(f.inlined);
   key(w, "runtime");
-  w.Bool(goro::detail::is_runtime_frame(f));
+  w.Bool(f.runtime);
   w.EndObject();
 }
 
@@ -100,7 +130,7 @@ void frame_json(Writer& w, const frame& f) {
 const frame* first_user_frame(uintptr_t pc, bool is_return) {
   const auto& fs = goro::detail::frames_of(pc, is_return);
   for (const frame& f : fs)
-    if (!goro::detail::is_runtime_frame(f)) return &f;
+    if (!f.runtime) return &f;
   return fs.empty() ? nullptr : &fs.back();
 }
 
@@ -122,7 +152,7 @@ void goroutine_json(Writer& w, const capture& c, const capg& g, bool frames) {
   key(w, "current");
   w.Bool(g.current);
   key(w, "stack_unavailable");
-  w.Bool(g.nostack);
+  w.Bool(g.nostack || g.stale);
   key(w, "name");
   text(w, g.name, std::strlen(g.name));
   key(w, "labels");
@@ -148,7 +178,7 @@ void goroutine_json(Writer& w, const capture& c, const capg& g, bool frames) {
     addr(w, g.startpc);
     key(w, "function");
     const frame* f = first_user_frame(g.startpc, false);
-    text(w, f ? elide_params(f->fn) : std::string("?"));
+    text(w, f ? f->brief : std::string("?"));
     w.EndObject();
   } else {
     w.Null();
@@ -160,7 +190,7 @@ void goroutine_json(Writer& w, const capture& c, const capg& g, bool frames) {
     key(w, "pc");
     addr(w, g.gopc);
     key(w, "function");
-    text(w, f ? elide_params(f->fn) : std::string("?"));
+    text(w, f ? f->brief : std::string("?"));
     key(w, "file");
     text(w, f ? f->file : std::string());
     key(w, "line");
@@ -410,8 +440,12 @@ std::string snapshot(const SnapshotOptions& opt, SnapshotStats* stats) {
   capture c;
   capture_state(c, o);
 
+  // Sized from the last snapshot (frames make a goroutine 3 KB of JSON):
+  // growing a 30 MB buffer by doubling costs its page faults twice.
+  static std::atomic<size_t> last{0};
   rapidjson::StringBuffer sb;
-  sb.Reserve(4096 + c.gs.size() * 600 + c.text.size() * 2);
+  sb.Reserve(std::max(last.load(std::memory_order_relaxed) + last / 8,
+                      4096 + c.gs.size() * 600 + c.text.size() * 2));
   Writer w(sb);
   w.StartObject();
   key(w, "format");
@@ -470,6 +504,7 @@ std::string snapshot(const SnapshotOptions& opt, SnapshotStats* stats) {
   w.EndObject();
 
   std::string out(sb.GetString(), sb.GetSize());
+  last.store(out.size(), std::memory_order_relaxed);
   if (stats) {
     stats->pause_ns = c.pause_ns;
     stats->total_ns = nanotime() - t0;

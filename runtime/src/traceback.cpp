@@ -153,12 +153,18 @@ void symbolize(uintptr_t pc, uintptr_t lookup, std::vector<frame>& out) {
       [](void* data, uintptr_t, const char* file, int line, const char* function) -> int {
         auto* c = static_cast<pcinfo_ctx*>(data);
         if (!function && !file) return 0;
-        c->out->push_back(frame{function ? demangle(function) : std::string(), file ? file : "",
-                                line, c->pc, 0, true});
+        c->out->push_back(frame{function ? demangle(function) : std::string(),
+                                file ? file : "",
+                                line,
+                                c->pc,
+                                0,
+                                true,
+                                false,
+                                {}});
         return 0;
       },
       error_cb, &ctx);
-  frame sym{{}, {}, 0, pc, 0, false};
+  frame sym{{}, {}, 0, pc, 0, false, false, {}};
   backtrace_syminfo(bt_state(), lookup, syminfo_cb, error_cb, &sym);
   if (out.size() == before) {
     out.push_back(sym);
@@ -186,8 +192,8 @@ std::string render_frames(const capture& c, const capg& g) {
   // everywhere below the first user frame too (the start trampoline).
   for (uint32_t i = 0; i < g.npc; i++) {
     for (const frame& f : frames_of(c.pcs[g.pc0 + i])) {
-      if (!all && (is_runtime_frame(f) || f.fn == "?")) continue;
-      out += elide_params(f.fn);
+      if (!all && (f.runtime || f.fn == "?")) continue;
+      out += f.brief;
       out += "\n\t";
       out += f.file.empty() ? "?" : f.file;
       out += ":" + std::to_string(f.line);
@@ -204,7 +210,7 @@ std::string creation_site(uintptr_t gopc, uint64_t parent) {
   const std::vector<frame>& frames = frames_of(gopc);
   const frame* f = nullptr;
   for (const frame& fr : frames)
-    if (!is_runtime_frame(fr)) {
+    if (!fr.runtime) {
       f = &fr;
       break;
     }
@@ -258,6 +264,10 @@ const std::vector<frame>& frames_of(uintptr_t pc, bool is_return) {
   }
   std::vector<frame> fs;
   symbolize(pc, lookup, fs);
+  for (frame& f : fs) {
+    f.runtime = is_runtime_frame(f);
+    f.brief = elide_params(f.fn);
+  }
   mutex_guard lk(lock);
   return cache->try_emplace(lookup, std::move(fs)).first->second;  // node-based: stays valid
 }
@@ -265,9 +275,9 @@ const std::vector<frame>& frames_of(uintptr_t pc, bool is_return) {
 std::string symbolize_pc(uintptr_t pc, bool* user) {
   const std::vector<frame>& frames = frames_of(pc);
   for (const frame& f : frames) {
-    if (!is_runtime_frame(f)) {
+    if (!f.runtime) {
       if (user) *user = true;
-      std::string e = elide_params(f.fn);
+      const std::string& e = f.brief;
       return e.substr(0, e.size() - 5);
     }
   }
@@ -304,6 +314,8 @@ std::string render_stack(const capture& c, const capg& g) {
   std::string s;
   if (g.nostack || (g.status == _Grunning && !g.current))
     s = "\tgoroutine running on other thread; stack unavailable\n";
+  else if (g.stale)
+    s = "\tgoroutine ran before its stack was read; stack unavailable\n";
   else
     s = render_frames(c, g);
   return s + creation_site(g.gopc, g.parent);
@@ -336,8 +348,8 @@ std::string top_function(const G* gp) {
   const capg& g = c.gs[0];
   for (uint32_t i = 0; i < g.npc; i++)
     for (const frame& f : frames_of(c.pcs[g.pc0 + i]))
-      if (!is_runtime_frame(f)) {
-        std::string s = elide_params(f.fn);
+      if (!f.runtime) {
+        const std::string& s = f.brief;
         return s.substr(0, s.size() - 5);
       }
   return {};

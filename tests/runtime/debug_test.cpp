@@ -85,6 +85,8 @@ TEST(DebugLayout, MatchesTheDefinitions) {
   EXPECT_EQ(l.off("G.atomicstatus"), offsetof(G, atomicstatus));
   EXPECT_EQ(l.off("G.waitreason"), offsetof(G, waitreason));
   EXPECT_EQ(l.off("G.waiting"), offsetof(G, waiting));
+  EXPECT_EQ(l.off("G.waitsg"), offsetof(G, waitsg));
+  EXPECT_EQ(l.off("G.runs"), offsetof(G, runs));
   EXPECT_EQ(l.off("G.labels"), offsetof(G, labels));
   EXPECT_EQ(l.at("G.name").size, sizeof(G::name));
   EXPECT_EQ(l.off("sudog.c"), offsetof(sudog, c));
@@ -428,6 +430,118 @@ TEST(SnapshotForever, NilChannelsAndEmptySelectAreCaptured) {
     EXPECT_STREQ((*goroutine(d, b))["wait_reason"].GetString(), "chan send (nil chan)");
     EXPECT_STREQ((*goroutine(d, c))["wait_reason"].GetString(), "select (no cases)");
     EXPECT_EQ((*goroutine(d, c))["waiting_on"].Size(), 0u);
+  });
+}
+
+// goids lists a waiter list.
+std::vector<uint64_t> goids(const rapidjson::Value& list) {
+  std::vector<uint64_t> out;
+  for (const auto& v : list.GetArray()) out.push_back(v.GetUint64());
+  return out;
+}
+
+// Wait queues are rebuilt after the restart from the sudogs copied in the
+// pause: they must come out whole and in queue order.
+TEST_P(Snapshot, WaitQueuesKeepTheirOrder) {
+  run([] {
+    auto ch = goro::make_chan<int>();
+    goro::Mutex mu;
+    mu.lock();
+    goro::WaitGroup done;
+    std::vector<uint64_t> recvs, lockers;
+    using goro::detail::waitReason;
+    for (int i = 0; i < 5; i++) {
+      std::atomic<uint64_t> id{0};
+      done.add(2);
+      goro::go([&, ch]() mutable {
+        id = goro::goid();
+        ch.recv();
+        done.done();
+      });
+      ASSERT_TRUE(wait_until([&] { return id && waiting(id, waitReason::chanReceive); }));
+      recvs.push_back(id);
+      id = 0;
+      goro::go([&] {
+        id = goro::goid();
+        std::lock_guard<goro::Mutex> g(mu);
+        done.done();
+      });
+      ASSERT_TRUE(wait_until([&] { return id && waiting(id, waitReason::syncMutexLock); }));
+      lockers.push_back(id);
+    }
+    auto d = parse(goro::debug::snapshot());
+    validate(d);
+    const auto* c = object(d, ch.debug_hchan());
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(goids((*c)["recvq"]), recvs);
+    const auto* m = object(d, &mu);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(goids((*m)["waiters"]), lockers);
+    for (int i = 0; i < 5; i++) ch.send(i);
+    mu.unlock();
+    done.wait();
+  });
+}
+
+// A select woken by one case stays queued on its other cases until it
+// runs: the queues behind it must still come out whole.
+TEST(SnapshotQueues, AWokenSelectStillQueuedOnItsOtherCases) {
+  goro::run(goro::Config{1, 0}, [] {
+    auto a = goro::make_chan<int>(), b = goro::make_chan<int>();
+    std::atomic<uint64_t> sel{0}, after{0};
+    goro::WaitGroup done;
+    done.add(2);
+    goro::go([&] {
+      sel = goro::goid();
+      int v;
+      goro::select(goro::recv(a, v), goro::recv(b, v));
+      done.done();
+    });
+    using goro::detail::waitReason;
+    ASSERT_TRUE(wait_until([&] { return sel && waiting(sel, waitReason::select); }));
+    goro::go([&, b]() mutable {
+      after = goro::goid();
+      b.recv();
+      done.done();
+    });
+    ASSERT_TRUE(wait_until([&] { return after && waiting(after, waitReason::chanReceive); }));
+    a.send(1);  // readies the select; on one worker it cannot run before the snapshot
+    ASSERT_EQ(gof(sel)->atomicstatus.load(), goro::detail::_Grunnable);
+    auto d = parse(goro::debug::snapshot());
+    validate(d);
+    EXPECT_STREQ((*goroutine(d, sel))["status"].GetString(), "runnable");
+    const auto* q = object(d, b.debug_hchan());
+    ASSERT_NE(q, nullptr);
+    EXPECT_EQ(goids((*q)["recvq"]), (std::vector<uint64_t>{sel, after}));
+    b.send(2);
+    done.wait();
+  });
+}
+
+// Key and elem text that is not UTF-8 (overlong forms and surrogates are
+// not either) is written as hex, the rest as it is.
+TEST(SnapshotMap, TextThatIsNotUtf8IsWrittenAsHex) {
+  goro::run(goro::Config{1, 0}, [] {
+    goro::Map<std::string, int> m;
+    goro::debug::name(m, "texts");
+    const std::pair<std::string, std::string> keys[] = {{"plain", "plain"},
+                                                        {"caf\xc3\xa9", "caf\xc3\xa9"},
+                                                        {"\xf0\x9f\x97\xba", "\xf0\x9f\x97\xba"},
+                                                        {"\xc0\xaf", "0xc0af"},
+                                                        {"\xed\xa0\x80", "0xeda080"},
+                                                        {"\xf4\x90\x80\x80", "0xf4908080"},
+                                                        {"\xe0\x80\xaf", "0xe080af"},
+                                                        {"abc\xff", "0x616263ff"},
+                                                        {"\xc3", "0xc3"}};
+    for (const auto& k : keys) m[k.first] = 1;
+    auto d = parse(goro::debug::snapshot());
+    validate(d);
+    std::set<std::string> seen;
+    for (const auto& ch : d["maps"][0]["buckets"]["chains"].GetArray())
+      for (const auto& bk : ch["buckets"].GetArray())
+        for (const auto& k : bk["keys"].GetArray())
+          if (k.IsString()) seen.insert(k.GetString());
+    for (const auto& k : keys) EXPECT_TRUE(seen.count(k.second)) << k.second;
   });
 }
 

@@ -62,6 +62,18 @@ struct alignas(4) mutex {
     key.store(0, std::memory_order_release);
     if (__builtin_expect(nsleep.load(std::memory_order_relaxed) != 0, 0)) futexwakeup(word(), 1);
   }
+  // unlock_parked unlocks on behalf of a goroutine that has just parked
+  // (gopark's unlockf). Once the lock is free that goroutine can be woken,
+  // run elsewhere and free the object this lock is in, so nothing may be
+  // read after the release: one exchange of the whole word, as Go's
+  // unlock2 does, where unlock is a store and then a load of nsleep (the
+  // load would read freed memory). Sleepers still count in the returned
+  // word, and while there are any the object is alive (they will lock it).
+  void unlock_parked() noexcept {
+    uint32_t old = reinterpret_cast<std::atomic<uint32_t>*>(this)->fetch_and(
+        ~uint32_t{0xff}, std::memory_order_release);
+    if (__builtin_expect((old >> 16) != 0, 0)) futexwakeup(word(), 1);
+  }
   // word is the 32-bit futex word (key, pad, nsleep) as the kernel sees it.
   const std::atomic<uint32_t>* word() const noexcept {
     return reinterpret_cast<const std::atomic<uint32_t>*>(this);

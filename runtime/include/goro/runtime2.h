@@ -165,8 +165,8 @@ struct alignas(64) G {
   uint64_t goid;                       // 80: from 1, never reused (0 while _Gdead/unused)
   std::atomic<uint32_t> atomicstatus;  // 88: gstatus
   waitReason waitreason;               // 92: valid if _Gwaiting
-  uint8_t stackguarded;  // 93: 1 if a PROT_NONE page sits below stack.lo (2: own mapping)
-  uint8_t pad_[2];
+  uint8_t stackguarded;        // 93: 1 if a PROT_NONE page sits below stack.lo (2: own mapping)
+  std::atomic<uint16_t> runs;  // 94: bumped each time it is switched in (capture.cpp's stack check)
   int64_t waitsince;  // 96: when it blocked (CLOCK_MONOTONIC ns, coarse: <= 4 ms resolution)
   sudog* waiting;     // 104: sudogs of the blocking op, linked by waitlink
   int32_t m;          // 112: worker id while running, -1 otherwise
@@ -177,6 +177,7 @@ struct alignas(64) G {
   const char* labels;                // 144: "k=v\0k=v\0\0" or null (owned, inherited by children)
   char name[32];                     // 152: optional name, NUL-terminated
   int64_t createtime;                // 184: when go() ran (CLOCK_MONOTONIC ns, coarse)
+  sudog waitsg;  // 192: the sudog of a one-object wait (a select's are on its stack)
   // ---- private to the scheduler ----
   G* schedlink;           // run queue / free list link
   void* param;            // wake-up payload (Go's g.param: the sudog that fired)
