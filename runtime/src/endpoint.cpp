@@ -17,7 +17,10 @@
 // every send is MSG_NOSIGNAL, so a slow client only falls behind (a stream
 // skips snapshots while the previous one is still unsent, and a client
 // whose unsent output passes kMaxBacklog is dropped) and a vanished one is
-// closed; the only thing a request can cause is a snapshot.
+// closed; the only thing a request can cause is a snapshot, and snapshots
+// (each one stops the world) are taken at most kMaxHz times a second over
+// all clients: one-shot requests wait in a short per-client queue
+// (kMaxPending, then refused) for their turn like stream ticks do.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -30,6 +33,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -51,6 +55,8 @@ constexpr size_t kMaxRequest = 4096;        // bytes per request line
 constexpr size_t kMaxBacklog = 256u << 20;  // unsent bytes before a client is dropped
 constexpr size_t kMaxClients = 32;
 constexpr double kMaxHz = 60, kMinHz = 0.01;
+constexpr int64_t kMinInterval = static_cast<int64_t>(1e9 / kMaxHz);  // between two snapshots
+constexpr size_t kMaxPending = 16;  // one-shot requests waiting per client
 
 struct client {
   int fd;
@@ -60,7 +66,8 @@ struct client {
   bool streaming = false;
   int64_t period_ns = 0;
   int64_t due = 0;
-  SnapshotOptions opt;
+  SnapshotOptions opt;                // the stream's
+  std::vector<SnapshotOptions> once;  // one-shot requests not yet served, oldest first
 };
 
 struct server {
@@ -70,6 +77,8 @@ struct server {
   std::string unixpath;
   std::thread thread;
   std::vector<std::unique_ptr<client>> clients;
+  int64_t next_snapshot = 0;  // rate limit: no snapshot before this (nanotime)
+  size_t turn = 0;            // the client served first at the next turn (round robin)
 };
 
 goro::detail::mutex srvlock;  // guards `srv` (the pointer, not the running server's state)
@@ -155,7 +164,10 @@ void handle_line(client& c, const std::string& line, int64_t now) {
     return;
   }
   if (cmd == "snapshot") {
-    queue(c, snapshot(o));
+    if (c.once.size() >= kMaxPending)
+      queue_error(c, "too many snapshot requests waiting");
+    else
+      c.once.push_back(o);
     return;
   }
   double hz = 10;
@@ -195,15 +207,46 @@ bool read_client(client& c, int64_t now) {
   }
 }
 
+// wants reports when c next wants a snapshot (INT64_MAX: not now): a
+// waiting one-shot request right away, else its stream's next tick once
+// the previous snapshot is out (a client behind skips ticks).
+int64_t wants(const client& c) {
+  if (!c.once.empty()) return 0;
+  if (c.streaming && c.sent == c.out.size()) return c.due;
+  return INT64_MAX;
+}
+
+// serve takes at most one snapshot (the rate limit) for the first client,
+// round robin from s->turn, that wants one now.
+void serve_turn(server* s, int64_t now) {
+  if (now < s->next_snapshot) return;
+  size_t n = s->clients.size();
+  for (size_t k = 0; k < n; k++) {
+    client& c = *s->clients[(s->turn + k) % n];
+    if (wants(c) > now) continue;
+    if (!c.once.empty()) {
+      queue(c, snapshot(c.once.front()));
+      c.once.erase(c.once.begin());
+    } else {
+      queue(c, snapshot(c.opt));
+      c.due = std::max(c.due + c.period_ns, now);
+    }
+    s->turn = (s->turn + k + 1) % n;
+    s->next_snapshot = goro::detail::nanotime() + kMinInterval;
+    return;
+  }
+}
+
 void loop(server* s) {
   for (;;) {
     int64_t now = goro::detail::nanotime();
     int timeout = -1;
-    for (auto& c : s->clients)
-      if (c->streaming && c->sent == c->out.size()) {  // behind: POLLOUT wakes us instead
-        int64_t ms = std::max<int64_t>(0, (c->due - now + 999999) / 1000000);
-        timeout = timeout < 0 ? static_cast<int>(ms) : std::min(timeout, static_cast<int>(ms));
-      }
+    for (auto& c : s->clients) {
+      int64_t at = wants(*c);  // (behind: POLLOUT wakes us instead)
+      if (at == INT64_MAX) continue;
+      int64_t ms = std::max<int64_t>(0, (std::max(at, s->next_snapshot) - now + 999999) / 1000000);
+      timeout = timeout < 0 ? static_cast<int>(ms) : std::min(timeout, static_cast<int>(ms));
+    }
     std::vector<pollfd> fds;
     fds.push_back({s->wake[0], POLLIN, 0});
     fds.push_back({s->lfd, POLLIN, 0});
@@ -233,11 +276,10 @@ void loop(server* s) {
       client& c = *s->clients[i];
       short re = i + 2 < fds.size() && fds[i + 2].fd == c.fd ? fds[i + 2].revents : 0;
       if ((re & (POLLIN | POLLHUP | POLLERR)) && !read_client(c, now)) dead[i] = true;
-      // A stream sends the next snapshot only once the previous is out.
-      if (!dead[i] && c.streaming && now >= c.due && c.sent == c.out.size()) {
-        queue(c, snapshot(c.opt));
-        c.due = std::max(c.due + c.period_ns, now);
-      }
+    }
+    serve_turn(s, now);
+    for (size_t i = 0; i < s->clients.size(); i++) {
+      client& c = *s->clients[i];
       if (!dead[i] && (!flush(c) || c.out.size() - c.sent > kMaxBacklog)) dead[i] = true;
     }
     for (size_t i = s->clients.size(); i-- > 0;)

@@ -168,6 +168,32 @@ TEST(Endpoint, StreamsAtTheRequestedRateUntilStopped) {
   });
 }
 
+// Every snapshot stops the world: a burst of requests is served at most
+// 60 a second, and more than 16 waiting from one client are refused.
+TEST(Endpoint, SnapshotBurstsAreRateLimited) {
+  in_program("unix:" + sockpath("burst"), [](const std::string& addr) {
+    int fd = dial(addr);
+    ASSERT_GE(fd, 0);
+    std::string buf, burst;
+    for (int i = 0; i < 20; i++) burst += "{\"cmd\":\"snapshot\",\"frames\":false}\n";
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(::send(fd, burst.data(), burst.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(burst.size()));
+    int snaps = 0, refused = 0;
+    for (int i = 0; i < 20; i++) {
+      std::string l = line(fd, buf);
+      ASSERT_NE(l, "") << "reply " << i;
+      if (l.find("\"format\":\"goroscope-snapshot\"") != std::string::npos) snaps++;
+      if (l.find("too many snapshot requests waiting") != std::string::npos) refused++;
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(snaps + refused, 20);
+    EXPECT_GE(snaps, 16);  // the queue holds 16; the first may be served before the rest arrive
+    EXPECT_GE(secs, (snaps - 1) / 60.0 - 0.005) << snaps << " snapshots";
+    close(fd);
+  });
+}
+
 TEST(Endpoint, StalledVanishedAndOversizedClientsDoNotHurtOthers) {
   in_program("unix:" + sockpath("stall"), [](const std::string& addr) {
     // A client that asks for a fast stream and never reads.
