@@ -1,0 +1,235 @@
+"""commands: goroutines, goroutine (the GDB registrations; logic in the core).
+
+Every command goes through `guard`: a GoroscopeError (or any unexpected
+exception) becomes one line `goroscope: ...` via gdb.GdbError, never a
+Python traceback.
+"""
+
+import functools
+import sys
+
+import gdb
+
+from goroscope import goroutines as gcmd
+from goroscope.errors import GoroscopeError
+
+from . import state, unwinder
+
+
+def guard(invoke):
+    @functools.wraps(invoke)
+    def wrapper(self, arg, from_tty):
+        try:
+            return invoke(self, arg, from_tty)
+        except (gdb.GdbError, KeyboardInterrupt):
+            raise
+        except GoroscopeError as e:
+            raise gdb.GdbError(f"goroscope: {e}") from None
+        except gdb.error as e:
+            raise gdb.GdbError(f"goroscope: {e}") from None
+        except Exception as e:  # noqa: BLE001 - never a traceback at the user
+            if _debug():
+                raise
+            raise gdb.GdbError(f"goroscope: internal error: {type(e).__name__}: {e} "
+                               f"(GOROSCOPE_DEBUG=1 shows the traceback)") from None
+
+    return wrapper
+
+
+def _debug():
+    import os
+
+    return os.environ.get("GOROSCOPE_DEBUG") == "1"
+
+
+def progress(n):
+    sys.stderr.write(f"\rgoroscope: {n} goroutines read...")
+    sys.stderr.flush()
+
+
+def chan_address(expr):
+    """The hchan address of a goro::Chan<T> (or hchan*) expression."""
+    rt = state.runtime()
+    v = gdb.parse_and_eval(expr)
+    t = v.type.strip_typedefs()
+    if t.code == gdb.TYPE_CODE_PTR:
+        if "hchan" in str(t.target().strip_typedefs()):
+            return int(v)
+        v = v.dereference()
+        t = v.type.strip_typedefs()
+    if t.code in (gdb.TYPE_CODE_INT,):
+        return int(v)
+    if v.address is None:
+        raise GoroscopeError(f"{expr} is not an lvalue")
+    return rt.u(int(v.address) + rt.L.const("Chan.hchan"), 8)
+
+
+def views_with_selection(rt):
+    views = gcmd.collect(rt, rt.target.now_ns(), progress)
+    sel = unwinder.selected()
+    if sel is not None:
+        for v in views:
+            v.current = v.goid == sel.goid
+    return views
+
+
+class Goroutines(gdb.Command):
+    """List goroutines, as Delve's `goroutines`.
+
+Usage: goroutines [-u|-r|-g|-s] [-t [depth]] [-l] [-with|-w FILTER] [-without|-wo FILTER]
+                  [-group GROUP] [-chan EXPR] [-exec CMD]
+
+Location shown: -u the topmost user frame (default), -r the topmost frame,
+-g where the goroutine was created (the go() call), -s its start function.
+-t [depth]   the stack of each goroutine (default depth 10)
+-l           labels
+-with/-without FILTER, FILTER one of:
+    userloc|curloc|goloc|startloc SUBSTRING   (matched against the location text)
+    label KEY[=VALUE]     running     user
+-group GROUP  group by userloc|curloc|goloc|startloc|running|user|label KEY:
+              at most 5 goroutines per group, and the group's total
+-chan EXPR   only goroutines waiting on the channel EXPR (a goro::Chan<T>)
+-exec CMD    run CMD in the context of every listed goroutine
+
+A line: `* Goroutine 6 - User: ./main.cpp:11 worker (0x4b8465) [chan receive 2.5s]`;
+`*` marks the selected goroutine, `(thread N)` a running one's OS thread,
+[...] the wait reason and for how long it has waited."""
+
+    def __init__(self):
+        super().__init__("goroutines", gdb.COMMAND_STACK)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        o = gcmd.parse_args(gdb.string_to_argv(arg))
+        rt = state.runtime()
+        sym = state.symbolizer()
+        chan = chan_address(o.chan) if o.chan else None
+        views = gcmd.select(rt, sym, views_with_selection(rt), o, chan)
+        if o.exec_cmd:
+            for v in views:
+                gdb.write(gcmd.line(rt, sym, v, o) + "\n")
+                run_in(rt, v.goid, o.exec_cmd)
+            return
+        for ln in gcmd.render(rt, sym, views, o):
+            gdb.write(ln + "\n")
+
+
+def goroutine_regs(rt, goid):
+    """(view, regs, thread num or None) of goroutine goid, found in O(1)."""
+    addr = rt.findg(goid)
+    if addr is None:
+        raise GoroscopeError(f"no goroutine {goid}")
+    g = rt.g_at(addr)
+    if g.goid != goid or g.atomicstatus in (rt.dead, rt.idle):
+        raise GoroscopeError(f"no goroutine {goid}")
+    if g.atomicstatus == rt.running:
+        for w in rt.workers():
+            if w["curg"] == addr:
+                for th in gdb.selected_inferior().threads():
+                    if (th.ptid[1] or th.ptid[0]) == w["procid"]:
+                        return g, None, th
+        raise GoroscopeError(f"goroutine {goid} is running but its thread is not known")
+    regs = {"pc": g.sched_pc, "sp": g.sched_sp, "bp": g.sched_bp, "rbx": g.sched_rbx,
+            "r12": g.sched_r12, "r13": g.sched_r13, "r14": g.sched_r14, "r15": g.sched_r15}
+    return g, regs, None
+
+
+def select_goroutine(rt, goid):
+    g, regs, th = goroutine_regs(rt, goid)
+    if th is not None:
+        unwinder.clear()
+        th.switch()
+        gdb.selected_frame()  # (raises if the thread has no frame)
+        return f"thread {th.num}"
+    unwinder.select(goid, regs)
+    try:
+        f = gdb.newest_frame().older()
+        if f is not None:
+            f.select()
+    except gdb.error:
+        pass
+    return None
+
+
+def run_in(rt, goid, cmd):
+    """Run cmd with goroutine goid selected, then restore the selection."""
+    prev_sel = unwinder.selected()
+    prev_thread = gdb.selected_thread()
+    try:
+        prev_frame = gdb.selected_frame()
+        prev_level = prev_frame.level()
+    except gdb.error:
+        prev_level = None
+    try:
+        select_goroutine(rt, goid)
+        gdb.execute(cmd, from_tty=False)
+    finally:
+        if prev_thread is not None and prev_thread.is_valid():
+            prev_thread.switch()
+        if prev_sel is None:
+            unwinder.clear()
+        else:
+            unwinder.select(prev_sel.goid, prev_sel.regs)
+        if prev_level is not None:
+            try:
+                f = gdb.newest_frame()
+                for _ in range(prev_level):
+                    f = f.older() or f
+                f.select()
+            except gdb.error:
+                pass
+
+
+class Goroutine(gdb.Command):
+    """Select a goroutine, or run a command in its context.
+
+Usage: goroutine                  show the selected goroutine
+       goroutine ID               select goroutine ID: bt, frame N, up/down and
+                                  info locals then walk its stack (frame #1 and up;
+                                  #0 stays the stopped thread's own frame)
+       goroutine ID CMD...        run CMD in goroutine ID's context only
+       goroutine clear            back to the threads' own stacks
+
+A running goroutine is its worker's OS thread: selecting it selects that
+thread. The selection ends when the program resumes. No registers are
+written, so this works on core files and remote targets too."""
+
+    def __init__(self):
+        super().__init__("goroutine", gdb.COMMAND_STACK)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        argv = arg.strip().split(None, 1)
+        rt = state.runtime()
+        if not argv:
+            sel = unwinder.selected()
+            if sel is None:
+                gdb.write("no goroutine selected (the threads' own stacks are shown)\n")
+                return
+            o = gcmd.Options()
+            for v in views_with_selection(rt):
+                if v.goid == sel.goid:
+                    gdb.write(gcmd.line(rt, state.symbolizer(), v, o) + "\n")
+            return
+        if argv[0] == "clear":
+            unwinder.clear()
+            gdb.write("goroutine selection cleared\n")
+            return
+        try:
+            goid = int(argv[0], 0)
+        except ValueError:
+            raise GoroscopeError(f"'{argv[0]}' is not a goroutine id") from None
+        if len(argv) > 1:
+            run_in(rt, goid, argv[1])
+            return
+        how = select_goroutine(rt, goid)
+        gdb.write(f"[Switching to goroutine {goid}" + (f" on {how}" if how else "") + "]\n")
+        try:
+            gdb.execute("frame", from_tty=False)
+        except gdb.error:
+            pass
+
+
+def install():
+    Goroutines()
+    Goroutine()

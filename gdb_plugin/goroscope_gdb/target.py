@@ -1,0 +1,174 @@
+"""target: goroscope.target.Target over GDB's Python API (memory reads only)."""
+
+import bisect
+import time
+
+import gdb
+
+from goroscope.errors import MemoryReadError
+from goroscope.target import Frame, Target, Thread
+
+_REGS = ("rip", "rsp", "rbp")
+
+
+def connection_type():
+    """"native", "core", "remote", "extended-remote", or "" (no process)."""
+    inf = gdb.selected_inferior()
+    conn = getattr(inf, "connection", None)
+    if conn is not None:
+        return conn.type
+    return "native" if inf.pid else ""
+
+
+class GdbTarget(Target):
+    def __init__(self):
+        self._gen = 0
+        self._symbols = {}
+        self._lines = {}  # symtab file -> sorted (pc, line) rows
+
+    def generation_bump(self):
+        self._gen += 1
+        self._symbols = {}
+
+    def generation(self):
+        return self._gen
+
+    def read(self, addr, size):
+        try:
+            return bytes(gdb.selected_inferior().read_memory(addr, size))
+        except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
+            raise MemoryReadError(addr, size) from None
+
+    def symbol_address(self, name):
+        if name in self._symbols:
+            return self._symbols[name]
+        addr = None
+        try:
+            # Minimal symbols too (a stripped program keeps .dynsym): an
+            # expression resolves them where lookup_global_symbol cannot.
+            addr = int(gdb.parse_and_eval(f"(unsigned long)&'{name}'"))
+        except gdb.error:
+            addr = None
+        self._symbols[name] = addr
+        return addr
+
+    def threads(self):
+        inf = gdb.selected_inferior()
+        out = []
+        try:
+            cur = gdb.selected_thread()
+        except gdb.error:
+            cur = None
+        frame = None
+        try:
+            frame = gdb.selected_frame()
+        except gdb.error:
+            pass
+        try:
+            for th in inf.threads():
+                if not th.is_valid():
+                    continue
+                regs = {}
+                try:
+                    th.switch()
+                    f = gdb.newest_frame()
+                    for r in _REGS:
+                        regs[r] = int(f.read_register(r)) & ((1 << 64) - 1)
+                except gdb.error:
+                    pass
+                out.append(Thread(th.num, th.ptid[1] or th.ptid[0], regs))
+        finally:
+            if cur is not None and cur.is_valid():
+                cur.switch()
+                if frame is not None and frame.is_valid():
+                    frame.select()
+        return out
+
+    def selected_thread(self):
+        try:
+            th = gdb.selected_thread()
+        except gdb.error:
+            return None
+        return (th.ptid[1] or th.ptid[0]) if th else None
+
+    def symbolize(self, pc):
+        """Frames at pc, innermost first, inlined calls expanded.
+
+        GDB nests a lambda's (or local class's) function block inside the
+        enclosing function's, so the chain of function blocks stops at the
+        physical function: the block that starts at pc's minimal symbol.
+        An inlined function's symbol carries DW_AT_call_file/line, so each
+        outer level's location is its inner level's call site, exactly.
+        """
+        try:
+            block = gdb.block_for_pc(pc)
+        except RuntimeError:
+            block = None
+        sal = gdb.find_pc_line(pc)
+        file = sal.symtab.fullname() if sal.symtab else ""
+        msym, mstart = minimal_symbol(pc)
+        funcs = []
+        b = block
+        while b is not None and not (b.is_global or b.is_static):
+            if b.function is not None:
+                funcs.append(b)
+                if mstart is not None and b.start == mstart:
+                    break
+            b = b.superblock
+        if not funcs:
+            return [Frame(msym, file, sal.line, pc)] if msym or file else []
+        frames = []
+        for i, fb in enumerate(funcs):
+            name = fb.function.print_name
+            if i == 0:
+                f_file, f_line = file, sal.line
+                own = fb.function.symtab
+                if own is not None and own.fullname() != file:
+                    # Code of a header inlined without an inline block (-O1
+                    # line tables do that): report the function's own line.
+                    f_file, f_line = self.own_line(own, fb.start, pc) or (file, sal.line)
+            else:
+                inner = funcs[i - 1].function
+                f_file = inner.symtab.fullname() if inner.symtab else ""
+                f_line = inner.line
+            last = i == len(funcs) - 1
+            if last and msym and "::" not in name.split("(")[0]:
+                name = msym  # "operator()() const" -> "main::{lambda()#1}::operator()() const"
+            frames.append(Frame(name, f_file, f_line, pc, inlined=not last))
+        return frames
+
+    def own_line(self, symtab, start, pc):
+        """(file, line) of the last row of symtab's line table in [start, pc], or None."""
+        key = symtab.fullname()
+        rows = self._lines.get(key)
+        if rows is None:
+            try:
+                rows = sorted((e.pc, e.line) for e in symtab.linetable() if e.line > 0)
+            except (gdb.error, RuntimeError):
+                rows = []
+            self._lines[key] = rows
+        i = bisect.bisect_right(rows, (pc, 1 << 62)) - 1
+        if i >= 0 and rows[i][0] >= start:
+            return key, rows[i][1]
+        return None
+
+    def now_ns(self):
+        return None if connection_type() in ("core", "") else time.monotonic_ns()
+
+
+def minimal_symbol(pc):
+    """(demangled name, start address) of the ELF symbol containing pc, or ("", None)."""
+    try:
+        s = gdb.execute(f"info symbol {pc:#x}", to_string=True)
+    except gdb.error:
+        return "", None
+    if s.startswith("No symbol"):
+        return "", None
+    head = s.split(" in section ")[0].strip()
+    name, plus, off = head.rpartition(" + ")
+    if not plus:
+        return head, pc
+    try:
+        return name, pc - int(off, 0)
+    except ValueError:
+        return name, None

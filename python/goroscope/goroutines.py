@@ -1,0 +1,367 @@
+"""goroutines: the `goroutines` command, with Delve's flags and line format.
+
+    goroutines [-u|-r|-g|-s] [-t [depth]] [-l] [-with|-w FILTER] [-without|-wo FILTER]
+               [-group GROUP] [-chan EXPR] [-exec CMD]
+
+    FILTER: (userloc|curloc|goloc|startloc) SUBSTR | label K[=V] | running | user
+    GROUP:  userloc|curloc|goloc|startloc|running|user | label K
+
+A line is Delve's (`* Goroutine 1 - User: ./main.go:14 main.ready (0x49b260) (thread 9431)`),
+with one addition Delve 1.20 lacks: how long a waiting goroutine has waited,
+inside the wait reason's brackets (`[chan receive 2.5s]`, Go's duration
+format rounded to the millisecond). `*` marks the goroutine running on the
+debugger's selected thread. The listing ends `[N goroutines]`; groups print
+at most 5 goroutines each and `Total: N`, as Delve does.
+
+This module is pure: it parses arguments and renders GView records that
+`collect` builds from a Runtime; the adapter supplies EXPR's address for
+-chan and runs -exec's command.
+"""
+
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from . import stacks
+from .errors import Corrupt, GoroscopeError, MemoryReadError
+from .target import Frame
+
+USAGE = ("usage: goroutines [-u|-r|-g|-s] [-t [depth]] [-l] [-with|-w FILTER] "
+         "[-without|-wo FILTER] [-group GROUP] [-chan EXPR] [-exec CMD]")
+LOCS = ("userloc", "curloc", "goloc", "startloc")
+GROUP_MAX = 5
+DEFAULT_DEPTH = 10
+
+
+@dataclass
+class Filter:
+    kind: str  # userloc|curloc|goloc|startloc|label|running|user
+    arg: str = ""
+    negate: bool = False
+
+
+@dataclass
+class Options:
+    loc: str = "userloc"  # which location the line shows
+    depth: int = 0  # -t: frames per goroutine (0: no stack)
+    labels: bool = False
+    filters: List[Filter] = field(default_factory=list)
+    group: Optional[str] = None  # userloc|...|running|user|label
+    group_label: str = ""
+    chan: Optional[str] = None  # -chan EXPR (resolved by the adapter)
+    exec_cmd: Optional[str] = None
+
+
+def parse_args(argv: List[str]) -> Options:
+    o = Options()
+    i = 0
+
+    def need(k):
+        if i + k >= len(argv):
+            raise GoroscopeError(f"{argv[i]} needs an argument; {USAGE}")
+
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-u", "-r", "-g", "-s"):
+            o.loc = {"-u": "userloc", "-r": "curloc", "-g": "goloc", "-s": "startloc"}[a]
+        elif a == "-l":
+            o.labels = True
+        elif a == "-t":
+            o.depth = DEFAULT_DEPTH
+            if i + 1 < len(argv) and argv[i + 1].isdigit():
+                o.depth = int(argv[i + 1])
+                i += 1
+        elif a in ("-with", "-w", "-without", "-wo"):
+            need(1)
+            neg = a in ("-without", "-wo")
+            kind = argv[i + 1]
+            if kind in LOCS:
+                need(2)
+                o.filters.append(Filter(kind, argv[i + 2], neg))
+                i += 2
+            elif kind == "label":
+                need(2)
+                o.filters.append(Filter("label", argv[i + 2], neg))
+                i += 2
+            elif kind in ("running", "user"):
+                o.filters.append(Filter(kind, "", neg))
+                i += 1
+            else:
+                raise GoroscopeError(f"unknown filter '{kind}' (userloc, curloc, goloc, "
+                                     f"startloc, label, running, user)")
+        elif a == "-group":
+            need(1)
+            g = argv[i + 1]
+            if g == "label":
+                need(2)
+                o.group, o.group_label = "label", argv[i + 2]
+                i += 2
+            elif g in LOCS or g in ("running", "user"):
+                o.group = g
+                i += 1
+            else:
+                raise GoroscopeError(f"unknown group '{g}' (userloc, curloc, goloc, startloc, "
+                                     f"running, user, label K)")
+        elif a == "-chan":
+            need(1)
+            o.chan = argv[i + 1]
+            i += 1
+        elif a == "-exec":
+            need(1)
+            o.exec_cmd = " ".join(argv[i + 1:])
+            i = len(argv)
+        else:
+            raise GoroscopeError(f"unknown argument '{a}'; {USAGE}")
+        i += 1
+    return o
+
+
+@dataclass
+class GView:
+    """One goroutine as the commands see it."""
+
+    goid: int
+    addr: int
+    status: str
+    reason: str
+    waited_ns: Optional[int]
+    thread: int  # tid while running, else 0
+    current: bool
+    gopc: int
+    startpc: int
+    parent: int
+    name: str
+    labels_ptr: int
+    regs: Dict[str, int]  # sp, pc, bp (+ rbx, r12..r15 when parked)
+    stack_lo: int
+    stack_hi: int
+    parked: bool = True  # regs saved by a switch: even the first pc is a return address
+    pcs: Optional[List[int]] = None
+    labels: Optional[Dict[str, str]] = None
+
+
+def collect(rt, now_ns=None, progress=None) -> List[GView]:
+    """Every live goroutine, ordered by goid.
+
+    now_ns: the target's monotonic now (None: a core; durations are then
+    relative to the newest timestamp the core holds).
+    """
+    workers = {w["curg"]: w for w in rt.workers() if w["curg"]}
+    tid_regs = {}
+    try:
+        for t in rt.target.threads():
+            tid_regs[t.tid] = t.regs
+    except Exception:  # noqa: BLE001 - threads unknown: no running stacks
+        pass
+    selected = rt.target.selected_thread()
+    out = []
+    newest = 0
+    t0 = time.monotonic()
+    for n, (addr, g) in enumerate(rt.all_g()):
+        if progress and n % 10000 == 0 and time.monotonic() - t0 > 1:
+            progress(n)
+        st = rt.status_name(g.atomicstatus)
+        w = workers.get(addr) if g.atomicstatus == rt.running else None
+        tid = w["procid"] if w else 0
+        if tid and tid in tid_regs:
+            r = tid_regs[tid]
+            regs = {"pc": r.get("rip", 0), "sp": r.get("rsp", 0), "bp": r.get("rbp", 0)}
+        elif g.atomicstatus != rt.running:
+            regs = {"pc": g.sched_pc, "sp": g.sched_sp, "bp": g.sched_bp, "rbx": g.sched_rbx,
+                    "r12": g.sched_r12, "r13": g.sched_r13, "r14": g.sched_r14,
+                    "r15": g.sched_r15}
+        else:
+            regs = {}
+        waiting = g.atomicstatus == rt.waiting
+        newest = max(newest, g.waitsince if waiting else 0, g.createtime)
+        out.append(GView(g.goid, addr, st, rt.reason_name(g.waitreason) if waiting else "",
+                         g.waitsince if waiting and g.waitsince else None, tid,
+                         bool(tid) and tid == selected, g.gopc, g.startpc, g.parentGoid,
+                         rt.gname(g), g.labels, regs, g.stack_lo, g.stack_hi,
+                         parked=g.atomicstatus != rt.running))
+    now = now_ns if now_ns is not None else newest
+    for v in out:
+        if v.waited_ns is not None:
+            v.waited_ns = max(0, now - v.waited_ns)
+    out.sort(key=lambda v: v.goid)
+    return out
+
+
+def pcs_of(rt, v: GView) -> List[int]:
+    if v.pcs is None:
+        r = v.regs
+        v.pcs = stacks.walk(rt.target.read, r.get("pc", 0), r.get("sp", 0), r.get("bp", 0),
+                            v.stack_lo, v.stack_hi) if r else []
+    return v.pcs
+
+
+def labels_of(rt, v: GView) -> Dict[str, str]:
+    if v.labels is None:
+        v.labels = rt.labels(v.labels_ptr)
+    return v.labels
+
+
+def location(rt, sym, v: GView, which: str) -> Frame:
+    if which == "goloc":
+        return sym.frames(v.gopc, True)[-1] if v.gopc else Frame("", "", 0, 0)
+    if which == "startloc":
+        return sym.frames(v.startpc, False)[-1] if v.startpc else Frame("", "", 0, 0)
+    pcs = pcs_of(rt, v)
+    if not pcs:
+        return Frame("", "", 0, 0)
+    if which == "curloc":
+        return sym.frames(pcs[0], v.parked)[0]
+    return sym.user_frame(pcs, v.parked)[0]
+
+
+def format_location(f: Frame) -> str:
+    fn = stacks.elide_params(f.function) if f.function else "?"
+    return f"{stacks.short_path(f.file)}:{f.line} {fn} ({f.pc:#x})"
+
+
+def duration(ns: int) -> str:
+    """Go's time.Duration.String() of ns rounded to the millisecond (sub-ms: as is)."""
+    if ns < 1000:
+        return f"{ns}ns"
+    if ns < 1_000_000:
+        return f"{ns / 1000:g}µs"
+    ns = (ns + 500_000) // 1_000_000 * 1_000_000
+    if ns < 1_000_000_000:
+        return f"{ns // 1_000_000}ms"
+    h, rem = divmod(ns, 3600 * 10**9)
+    m, rem = divmod(rem, 60 * 10**9)
+    s = f"{rem / 1e9:.3f}".rstrip("0").rstrip(".") + "s"
+    if h:
+        return f"{h}h{m}m{s}"
+    if m:
+        return f"{m}m{s}"
+    return s
+
+
+LOCNAME = {"userloc": "User", "curloc": "Runtime", "goloc": "Go", "startloc": "Start"}
+
+
+def line(rt, sym, v: GView, o: Options) -> str:
+    f = location(rt, sym, v, o.loc)
+    s = f"{'*' if v.current else ' '} Goroutine {v.goid} - {LOCNAME[o.loc]}: {format_location(f)}"
+    if v.thread:
+        s += f" (thread {v.thread})"
+    if v.reason:
+        s += f" [{v.reason}" + (f" {duration(v.waited_ns)}" if v.waited_ns is not None else "") + "]"
+    elif v.status not in ("running", "waiting"):
+        s += f" [{v.status}]"
+    return s
+
+
+def is_user(rt, sym, v: GView) -> bool:
+    """A goroutine started by user code (Delve's "user": not a runtime goroutine)."""
+    f = location(rt, sym, v, "startloc")
+    return bool(f.function) and not stacks.is_runtime_frame(f)
+
+
+def matches(rt, sym, v: GView, f: Filter) -> bool:
+    if f.kind in LOCS:
+        loc = location(rt, sym, v, f.kind)
+        ok = f.arg in format_location(loc)
+    elif f.kind == "label":
+        k, eq, val = f.arg.partition("=")
+        labels = labels_of(rt, v)
+        ok = k in labels and (not eq or labels[k] == val)
+    elif f.kind == "running":
+        ok = v.status == "running"
+    else:
+        ok = is_user(rt, sym, v)
+    return ok != f.negate
+
+
+def group_key(rt, sym, v: GView, o: Options) -> str:
+    if o.group in LOCS:
+        return format_location(location(rt, sym, v, o.group))
+    if o.group == "label":
+        return f"{o.group_label}={labels_of(rt, v).get(o.group_label, '')}"
+    if o.group == "running":
+        return f"running={'true' if v.status == 'running' else 'false'}"
+    return f"user={'true' if is_user(rt, sym, v) else 'false'}"
+
+
+def stack_lines(rt, sym, v: GView, depth: int, indent: str = "\t") -> List[str]:
+    out = []
+    n = 0
+    pcs = pcs_of(rt, v)
+    for k, pc in enumerate(pcs):
+        for f in sym.frames(pc, k > 0 or v.parked):
+            if n >= depth:
+                out.append(f"{indent}(truncated)")
+                return out
+            fn = stacks.elide_params(f.function) if f.function else "?"
+            out.append(f"{indent}{n}  {pc:#018x} in {fn}")
+            out.append(f"{indent}    at {stacks.short_path(f.file)}:{f.line}")
+            n += 1
+    if not pcs:
+        out.append(f"{indent}(stack unavailable)")
+    return out
+
+
+def labels_line(rt, v: GView, indent="\t") -> Optional[str]:
+    labels = labels_of(rt, v)
+    if not labels:
+        return None
+    return indent + "Labels: " + ", ".join(f'"{k}":"{val}"' for k, val in sorted(labels.items()))
+
+
+def select(rt, sym, views: List[GView], o: Options, chan_addr: Optional[int] = None):
+    """The goroutines the filters (and -chan) keep."""
+    keep = []
+    for v in views:
+        try:
+            if chan_addr is not None and not waits_on(rt, v, chan_addr):
+                continue
+            if all(matches(rt, sym, v, f) for f in o.filters):
+                keep.append(v)
+        except (Corrupt, MemoryReadError):
+            continue
+    return keep
+
+
+def waits_on(rt, v: GView, addr: int) -> bool:
+    if v.status != "waiting":
+        return False
+    g = rt.g_at(v.addr)
+    return any(s.c == addr for s in rt.waits_of(v.addr, g))
+
+
+def render(rt, sym, views: List[GView], o: Options):
+    """Yields the output lines of a listing (without -exec)."""
+    if o.group:
+        groups = {}
+        for v in views:
+            groups.setdefault(group_key(rt, sym, v, o), []).append(v)
+        first = True
+        for key in sorted(groups):
+            if not first:
+                yield ""
+            first = False
+            yield key
+            members = groups[key]
+            for v in members[:GROUP_MAX]:
+                yield from entry(rt, sym, v, o, "\t")
+            yield f"\tTotal: {len(members)}"
+        return
+    for v in views:
+        yield from entry(rt, sym, v, o, "")
+    yield f"[{len(views)} goroutines]"
+
+
+def entry(rt, sym, v: GView, o: Options, indent: str):
+    try:
+        yield indent + line(rt, sym, v, o)
+        if o.labels:
+            lab = labels_line(rt, v, indent + "\t")
+            if lab:
+                yield lab
+        if o.depth:
+            yield from stack_lines(rt, sym, v, o.depth, indent + "\t")
+    except Corrupt as e:
+        yield f"{indent}  Goroutine {v.goid} - {e.render()}"
+    except MemoryReadError as e:
+        yield f"{indent}  Goroutine {v.goid} - <unreadable: {e}>"

@@ -1,0 +1,146 @@
+"""stacks: goroutine stacks from saved registers, symbolized.
+
+A parked goroutine's registers are in its G record (G.sched: sp, pc, bp
+and the callee-saved registers); a running one's are its worker thread's
+(m.procid is the thread's tid). goro builds with frame pointers, so a
+stack is the saved pc followed by the frame-pointer chain: [bp] is the
+caller's bp, [bp+8] the return address. The chain is read in one window
+from sp (usually a page holds all of it) and bounded by [stack.lo,
+stack.hi), at most MAX_FRAMES frames, strictly increasing bp: a corrupt
+stack ends the walk, it never loops.
+
+Frames are symbolized by the Target (the debugger's symbol tables),
+cached per address, and classified as runtime or user frames by the same
+rule as the runtime's own dumps (traceback.cpp: is_runtime_frame).
+"""
+
+import os
+
+from .errors import MemoryReadError
+from .target import Frame
+
+MAX_FRAMES = 100
+WINDOW = 4096
+
+RUNTIME_PREFIXES = ("goro::", "goro_", "__cxa", "_Unwind", "std::terminate", "__cxxabiv1::",
+                    "__gnu_cxx::", "backtrace_", "std::__terminate", "__sanitizer", "__asan",
+                    "__tsan", "__interceptor")
+
+
+def is_runtime_frame(f: Frame) -> bool:
+    """goro's own frames and the C++ library's plumbing (std::invoke, std::apply...).
+
+    By name first (a user function's frame may point into a header whose
+    code was inlined into it), then, for frames without a name, by file.
+    """
+    if f.function:
+        return f.function.startswith(RUNTIME_PREFIXES) or f.function.startswith("std::")
+    return "/include/goro/" in f.file or "/include/c++/" in f.file
+
+
+def elide_params(s: str) -> str:
+    """"ns::f<int>(int, char) const" -> "ns::f<int>" (the runtime's rule, without "(...)")."""
+    depth, open_ = 0, -1
+    i = 0
+    while i < len(s):
+        if s.startswith("operator()", i):
+            i += 10
+            continue
+        if s.startswith("(anonymous namespace)", i):
+            i += 21
+            continue
+        if s.startswith("operator<", i) or s.startswith("operator>", i):
+            i += 9
+            while i < len(s) and s[i] in "<>=":
+                i += 1
+            continue
+        c = s[i]
+        if c in "(<{[":
+            if depth == 0 and c == "(":
+                open_ = i
+            depth += 1
+        elif c in ")>}]":
+            depth -= 1
+        i += 1
+    return s if open_ < 0 else s[:open_]
+
+
+def short_path(path: str) -> str:
+    """Delve's ShortenFilePath: "./rel" for files under the working directory."""
+    if not path:
+        return "?"
+    cwd = os.getcwd()
+    if path.startswith(cwd + "/"):
+        return "./" + path[len(cwd) + 1:]
+    return path
+
+
+class Symbolizer:
+    """Symbolized frames per address, cached for the life of the program's text."""
+
+    def __init__(self, target):
+        self.target = target
+        self.cache = {}
+
+    def frames(self, pc: int, is_return=True):
+        """Frames (innermost first) of a return address (looked up at pc-1) or an entry."""
+        key = pc - 1 if is_return and pc else pc
+        fs = self.cache.get(key)
+        if fs is None:
+            try:
+                fs = self.target.symbolize(key) if key > 0 else []
+            except Exception:  # noqa: BLE001 - a debugger lookup error is "unknown"
+                fs = []
+            if not fs:
+                fs = [Frame("", "", 0, key)]
+            for f in fs:
+                f.pc = pc
+            self.cache[key] = fs
+        return fs
+
+    def user_frame(self, pcs, parked=True):
+        """(frame, depth) of the first non-runtime frame, or the first frame.
+
+        parked: pcs[0] is a saved return address too (a switched-out goroutine).
+        """
+        first = None
+        for depth, pc in enumerate(pcs):
+            for f in self.frames(pc, depth > 0 or parked):
+                if first is None:
+                    first = (f, depth)
+                if f.function and not is_runtime_frame(f):
+                    return f, depth
+        return first if first else (Frame("", "", 0, 0), 0)
+
+
+def walk(read, pc, sp, bp, lo, hi, limit=MAX_FRAMES):
+    """[pc, return addresses...] along the frame-pointer chain within [lo, hi)."""
+    pcs = [pc] if pc else []
+    if not (lo <= sp <= hi) or hi - lo > 1 << 36:
+        return pcs
+    base = max(lo, min(sp, bp) if bp else sp) & ~7
+    end = min(hi, base + WINDOW)
+    try:
+        win = read(base, end - base) if end > base else b""
+    except MemoryReadError:
+        return pcs
+    while len(pcs) < limit:
+        if bp < lo or bp + 16 > hi or bp & 7:
+            break
+        if not (base <= bp and bp + 16 <= base + len(win)):
+            base = bp
+            end = min(hi, bp + WINDOW)
+            try:
+                win = read(base, end - base)
+            except MemoryReadError:
+                break
+        o = bp - base
+        nxt = int.from_bytes(win[o:o + 8], "little")
+        ret = int.from_bytes(win[o + 8:o + 16], "little")
+        if not ret:
+            break
+        pcs.append(ret)
+        if nxt <= bp:
+            break
+        bp = nxt
+    return pcs

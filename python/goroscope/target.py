@@ -1,0 +1,161 @@
+"""target: the abstract debugger interface the core talks to.
+
+Like pwndbg's `dbg` layer: the core asks a Target for memory, symbols,
+threads and symbolized return addresses, and nothing else. A GDB adapter
+(gdb_plugin/goroscope_gdb/target.py) and an LLDB adapter implement it;
+ImageTarget implements it over recorded memory for the tests and the fuzz
+test. Every method is read-only: no inferior calls, no register writes, so
+the same code runs on a live process, a core file and a remote target.
+
+Reads go through PageCache (4 KiB pages, one target read per run of
+missing pages), which the adapters drop whenever the target resumes.
+"""
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from .errors import MemoryReadError
+
+PAGE = 4096
+
+
+@dataclass
+class Frame:
+    """One symbolized frame: innermost first; inlined calls expanded."""
+
+    function: str  # demangled, with parameters when known ("" unknown)
+    file: str  # "" when unknown
+    line: int
+    pc: int  # the address looked up (a return address minus one, or an entry)
+    inlined: bool = False
+
+
+@dataclass
+class Thread:
+    """An OS thread of the target."""
+
+    num: int  # the debugger's thread number
+    tid: int  # the kernel's thread id (LWP)
+    regs: Dict[str, int] = field(default_factory=dict)  # at least rip, rsp, rbp
+
+
+class Target:
+    """What the core needs from a debugger. Subclasses implement these."""
+
+    def read(self, addr: int, size: int) -> bytes:
+        """size bytes at addr; raises MemoryReadError."""
+        raise NotImplementedError
+
+    def symbol_address(self, name: str) -> Optional[int]:
+        """Load address of a (minimal) symbol, or None."""
+        raise NotImplementedError
+
+    def threads(self) -> List[Thread]:
+        """The target's OS threads with their registers."""
+        raise NotImplementedError
+
+    def selected_thread(self) -> Optional[int]:
+        """The tid of the debugger's selected thread, or None."""
+        raise NotImplementedError
+
+    def symbolize(self, pc: int) -> List[Frame]:
+        """Frames at pc (innermost first, inlined calls expanded); [] unknown."""
+        raise NotImplementedError
+
+    def now_ns(self) -> Optional[int]:
+        """The target's CLOCK_MONOTONIC now (live process), or None (core file)."""
+        return None
+
+    def generation(self) -> int:
+        """Changes whenever the target has run since the last call (caches key on it)."""
+        return 0
+
+
+class PageCache:
+    """Read-through page cache over a Target (dropped when the target runs)."""
+
+    def __init__(self, target: Target, limit_pages: int = 1 << 16):
+        self.target = target
+        self.pages: Dict[int, bytes] = {}
+        self.bad: set = set()
+        self.limit = limit_pages
+
+    def clear(self):
+        self.pages.clear()
+        self.bad.clear()
+
+    def read(self, addr: int, size: int) -> bytes:
+        if size <= 0:
+            return b""
+        if addr < 0 or addr + size > 1 << 64:
+            raise MemoryReadError(addr & ((1 << 64) - 1), size)
+        first, last = addr // PAGE, (addr + size - 1) // PAGE
+        if first == last and first in self.pages:
+            off = addr - first * PAGE
+            return self.pages[first][off:off + size]
+        if len(self.pages) > self.limit:
+            self.pages.clear()
+        p = first
+        while p <= last:  # fetch each run of missing pages with one read
+            if p in self.pages:
+                p += 1
+                continue
+            q = p
+            while q + 1 <= last and q + 1 not in self.pages:
+                q += 1
+            if p in self.bad:
+                raise MemoryReadError(addr, size)
+            try:
+                data = self.target.read(p * PAGE, (q - p + 1) * PAGE)
+            except MemoryReadError:
+                data = None
+            if data is None or len(data) != (q - p + 1) * PAGE:
+                # A partly mapped run: fall back to the exact range.
+                if first == last or (q - p) == 0:
+                    self.bad.add(p)
+                return self.target.read(addr, size)
+            for i in range(p, q + 1):
+                self.pages[i] = data[(i - p) * PAGE:(i - p + 1) * PAGE]
+            p = q + 1
+        if first == last:
+            off = addr - first * PAGE
+            return self.pages[first][off:off + size]
+        buf = b"".join(self.pages[i] for i in range(first, last + 1))
+        off = addr - first * PAGE
+        return buf[off:off + size]
+
+
+class ImageTarget(Target):
+    """A Target over recorded memory: {address: bytes} regions.
+
+    Used by the core's tests and the fuzz test: no debugger needed.
+    """
+
+    def __init__(self, regions: Dict[int, bytes], symbols: Dict[str, int] = None,
+                 threads: List[Thread] = None, frames: Dict[int, List[Frame]] = None,
+                 selected: Optional[int] = None):
+        self.regions = sorted(regions.items())
+        self.symbols = symbols or {}
+        self._threads = threads or []
+        self.frames = frames or {}
+        self.selected = selected
+        self.reads = 0
+
+    def read(self, addr, size):
+        self.reads += 1
+        for base, data in self.regions:
+            if base <= addr and addr + size <= base + len(data):
+                return data[addr - base:addr - base + size]
+        raise MemoryReadError(addr, size)
+
+    def symbol_address(self, name):
+        return self.symbols.get(name)
+
+    def threads(self):
+        return list(self._threads)
+
+    def selected_thread(self):
+        return self.selected
+
+    def symbolize(self, pc):
+        return list(self.frames.get(pc, []))
