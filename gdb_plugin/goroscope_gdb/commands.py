@@ -218,7 +218,10 @@ written, so this works on core files and remote targets too."""
         try:
             goid = int(argv[0], 0)
         except ValueError:
-            raise GoroscopeError(f"'{argv[0]}' is not a goroutine id") from None
+            try:
+                goid = int(gdb.parse_and_eval(argv[0]))  # $convenience, expressions
+            except gdb.error:
+                raise GoroscopeError(f"'{argv[0]}' is not a goroutine id") from None
         if len(argv) > 1:
             run_in(rt, goid, argv[1])
             return
@@ -230,6 +233,149 @@ written, so this works on core files and remote targets too."""
             pass
 
 
+
+
+def object_address(expr, kind="map"):
+    """The address of the goro object EXPR names: an expression, or a debug name."""
+    rt = state.runtime()
+    try:
+        v = gdb.parse_and_eval(expr)
+    except gdb.error as e:
+        named = rt.find_named(expr)
+        if named is not None and (named["kind"] == kind or kind is None):
+            return named["addr"]
+        raise GoroscopeError(f"{e} (and no {kind} is named '{expr}')") from None
+    t = v.type.strip_typedefs()
+    if t.code == gdb.TYPE_CODE_PTR:
+        if int(v) == 0:
+            raise GoroscopeError(f"{expr} is a null pointer")
+        v = v.dereference()
+    elif t.code == gdb.TYPE_CODE_INT:
+        return int(v)
+    if v.address is None:
+        raise GoroscopeError(f"{expr} is not an object in memory")
+    return int(v.address)
+
+
+class Gomap(gdb.Command):
+    """Inspect a goro::Map's internals (Go's pre-1.24 hmap).
+
+Usage: gomap info EXPR                        the header: B, count, load factor, flags,
+                                              evacuation progress, overflow chains
+       gomap buckets EXPR [--old] [--range A:B]   each bucket's 8 tophash slots by state,
+                                              keys and values, overflow links
+       gomap find EXPR KEY                    KEY's hash, tophash, bucket (new and old)
+                                              and slot (integer and string keys)
+
+EXPR is a goro::Map expression (or pointer), or the name given with
+goro::debug::name. Reads memory only: works on cores and remote targets."""
+
+    def __init__(self):
+        super().__init__("gomap", gdb.COMMAND_DATA, prefix=True)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        raise GoroscopeError("gomap info|buckets|find EXPR ... (see help gomap)")
+
+
+class GomapInfo(gdb.Command):
+    """gomap info EXPR: the decoded hmap header of a goro::Map."""
+
+    def __init__(self):
+        super().__init__("gomap info", gdb.COMMAND_DATA)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        from goroscope import maps
+
+        if not arg.strip():
+            raise GoroscopeError("usage: gomap info EXPR")
+        rt = state.runtime()
+        h = maps.header(rt, object_address(arg.strip()))
+        for ln in maps.info_lines(rt, h):
+            gdb.write(ln + "\n")
+
+
+class GomapBuckets(gdb.Command):
+    """gomap buckets EXPR [--old] [--range A:B]: the text layout of a goro::Map's buckets."""
+
+    def __init__(self):
+        super().__init__("gomap buckets", gdb.COMMAND_DATA)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        from goroscope import maps
+
+        argv = gdb.string_to_argv(arg)
+        old, first, last, expr = False, 0, None, []
+        i = 0
+        while i < len(argv):
+            if argv[i] == "--old":
+                old = True
+            elif argv[i] == "--range" and i + 1 < len(argv):
+                a, _, b = argv[i + 1].partition(":")
+                try:
+                    first = int(a or 0)
+                    last = int(b) if b else None
+                except ValueError:
+                    raise GoroscopeError(f"bad range '{argv[i + 1]}' (A:B)") from None
+                i += 1
+            else:
+                expr.append(argv[i])
+            i += 1
+        if not expr:
+            raise GoroscopeError("usage: gomap buckets EXPR [--old] [--range A:B]")
+        rt = state.runtime()
+        h = maps.header(rt, object_address(" ".join(expr)))
+        if last is None:
+            last = first + state.settings["print-limit"]
+        for ln in maps.bucket_lines(rt, h, old, first, last):
+            gdb.write(ln + "\n")
+        nb = (1 << h.oldB) if old else (1 << h.B)
+        if last < nb:
+            gdb.write(f"(buckets {first}..{last - 1} of {nb}; --range {last}:{last + 64} for more)\n")
+
+
+class GomapFind(gdb.Command):
+    """gomap find EXPR KEY: where KEY lives in a goro::Map (hash, tophash, bucket, slot)."""
+
+    def __init__(self):
+        super().__init__("gomap find", gdb.COMMAND_DATA)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        from goroscope import maps
+
+        argv = gdb.string_to_argv(arg)
+        if len(argv) < 2:
+            raise GoroscopeError("usage: gomap find EXPR KEY")
+        rt = state.runtime()
+        h = maps.header(rt, object_address(" ".join(argv[:-1])))
+        r = maps.find(rt, h, argv[-1])
+        gdb.write(f"key {r['key']!r}: hash {r['hash']:#018x}, tophash {r['tophash']:#04x}\n")
+        gdb.write(f"  bucket {r['bucket']} of {1 << h.B} (hash & {(1 << h.B) - 1:#x})\n")
+        if r["oldbucket"] is not None:
+            state_ = ("evacuated" if r["evacuated"]
+                      else "not evacuated (its entries are still in the old array)")
+            gdb.write(f"  old bucket {r['oldbucket']} of {1 << h.oldB}: {state_}\n")
+        sl = r["found"]
+        if sl is None:
+            gdb.write("  not found\n")
+        else:
+            where = "old bucket" if sl.old else "bucket"
+            chain_ = f", overflow {sl.chainpos}" if sl.chainpos else ""
+            gdb.write(f"  found: {where} {sl.bucket}{chain_}, slot {sl.slot}, key at "
+                      f"{sl.key_addr:#x}, elem at {sl.elem_addr:#x}\n")
+
+
+def install_gomap():
+    Gomap()
+    GomapInfo()
+    GomapBuckets()
+    GomapFind()
+
+
 def install():
     Goroutines()
     Goroutine()
+    install_gomap()

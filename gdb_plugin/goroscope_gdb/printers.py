@@ -1,5 +1,146 @@
-"""printers: GDB pretty-printers for goro's types (the summaries come from the core)."""
+"""printers: GDB pretty-printers for goro's types, over the core's decoders.
+
+    goro::Map<K, V>      map[K]V len=N, children with the "map" hint (growth-correct,
+                         `set print elements` honoured: GDB stops asking for children)
+    goro::Chan<T>        chan T len=1 cap=4 recvq=[17 18] sendq=[]
+    goro::Mutex ...      sync.Mutex locked by goroutine 1, waiters [20]
+    goro::detail::G      goroutine 17 [chan receive] worker ...
+
+A printer never raises at the user: what cannot be decoded prints
+`<corrupt hmap: B=73>` (or `<unreadable ...>`).
+"""
+
+import gdb
+import gdb.printing
+
+from goroscope import maps, objects
+from goroscope.errors import Corrupt, GoroscopeError, MemoryReadError
+
+from . import state
+
+
+def _addr(val):
+    if val.address is None:
+        raise GoroscopeError("value has no address")
+    return int(val.address)
+
+
+class MapPrinter:
+    def __init__(self, val):
+        self.val = val
+        self.err = None
+        self.h = None
+        try:
+            self.rt = state.runtime()
+            self.h = maps.header(self.rt, _addr(val))
+        except (Corrupt, MemoryReadError, GoroscopeError) as e:
+            self.err = e.render() if isinstance(e, Corrupt) else f"<unreadable goro::Map: {e}>"
+
+    def to_string(self):
+        if self.err:
+            return self.err
+        t = self.h.type
+        kv = f"map[{t.keyname}]{t.elemname}" if t else "map"
+        extra = " (growing)" if self.h.growing else ""
+        return f"{kv} len={self.h.count}{extra}"
+
+    def display_hint(self):
+        return "map"
+
+    def children(self):
+        if self.err or self.h is None or not self.h.count:
+            return
+        try:
+            ktype = self.val.type.strip_typedefs().template_argument(0)
+            vtype = self.val.type.strip_typedefs().template_argument(1)
+        except (RuntimeError, gdb.error):
+            return
+        t = self.h.type
+        try:
+            for n, sl in enumerate(maps.entries(self.rt, self.h)):
+                yield f"[{n}k]", self.value(ktype, sl.key_addr, t.keykind, t.keytypesize)
+                yield f"[{n}v]", self.value(vtype, sl.elem_addr, t.elemkind, t.elemtypesize)
+        except (Corrupt, MemoryReadError):
+            return
+
+    def value(self, typ, addr, kind, size):
+        """A gdb.Value printed by its own printer; a std::string with none
+        loaded (a core file without libstdc++'s printers) as the core renders it."""
+        v = gdb.Value(addr).cast(typ.pointer()).dereference()
+        if kind == "std_string" and gdb.default_visualizer(v) is None:
+            return gdb.Value(maps.read_std_string(self.rt, addr))
+        return v
+
+
+class ObjectPrinter:
+    """Summary-only printers of channels and sync objects."""
+
+    kind = ""
+
+    def __init__(self, val):
+        self.val = val
+
+    def address(self):
+        return _addr(self.val)
+
+    def to_string(self):
+        try:
+            rt = state.runtime()
+            d = objects.DECODERS[self.kind](rt, self.address())
+            return objects.summary(self.kind, d)
+        except Corrupt as e:
+            return e.render()
+        except (MemoryReadError, GoroscopeError) as e:
+            return f"<unreadable {self.kind}: {e}>"
+
+
+class ChanPrinter(ObjectPrinter):
+    kind = "chan"
+
+    def address(self):
+        rt = state.runtime()
+        return rt.u(_addr(self.val) + rt.L.const("Chan.hchan"), 8)
+
+
+def _printer(kind):
+    return type(f"{kind.capitalize()}Printer", (ObjectPrinter,), {"kind": kind})
+
+
+class GPrinter:
+    def __init__(self, val):
+        self.val = val
+
+    def to_string(self):
+        try:
+            rt = state.runtime()
+            g = rt.g_at(_addr(self.val))
+            st = rt.status_name(g.atomicstatus)
+            s = f"goroutine {g.goid} [{st}"
+            if g.atomicstatus == rt.waiting:
+                s += f": {rt.reason_name(g.waitreason)}"
+            s += "]"
+            name = rt.gname(g)
+            if name:
+                s += f' "{name}"'
+            if g.parentGoid:
+                s += f" created by goroutine {g.parentGoid}"
+            return s
+        except (Corrupt, MemoryReadError, GoroscopeError) as e:
+            return f"<unreadable G: {e}>"
+
+
+def build():
+    pp = gdb.printing.RegexpCollectionPrettyPrinter("goroscope")
+    pp.add_printer("goro::Map", r"^goro::Map<.*>$", MapPrinter)
+    pp.add_printer("goro::Chan", r"^goro::Chan<.*>$", ChanPrinter)
+    for cls, kind in (("Mutex", "mutex"), ("RWMutex", "rwmutex"), ("WaitGroup", "waitgroup"),
+                      ("Once", "once"), ("Cond", "cond")):
+        pp.add_printer(f"goro::{cls}", rf"^goro::{cls}$", _printer(kind))
+    pp.add_printer("goro::SyncMap", r"^goro::SyncMap<.*>$", _printer("syncmap"))
+    pp.add_printer("goro::detail::G", r"^goro::detail::G$", GPrinter)
+    return pp
 
 
 def install():
-    pass
+    gdb.printing.register_pretty_printer(None, build(), replace=True)
+

@@ -1,6 +1,8 @@
 """target: goroscope.target.Target over GDB's Python API (memory reads only)."""
 
 import bisect
+import os
+import re
 import time
 
 import gdb
@@ -151,6 +153,21 @@ class GdbTarget(Target):
         if i >= 0 and rows[i][0] >= start:
             return key, rows[i][1]
         return None
+
+    def core_time_ns(self):
+        if connection_type() != "core":
+            return None
+        try:
+            info = gdb.execute("info target", to_string=True)
+        except gdb.error:
+            return None
+        m = re.search(r"Local core dump file:\s*\n?\s*`([^']+)'", info)
+        if not m:
+            return None
+        try:
+            return os.stat(m.group(1)).st_mtime_ns
+        except OSError:
+            return None
 
     def now_ns(self):
         return None if connection_type() in ("core", "") else time.monotonic_ns()

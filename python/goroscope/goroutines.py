@@ -179,7 +179,7 @@ def collect(rt, now_ns=None, progress=None) -> List[GView]:
                          bool(tid) and tid == selected, g.gopc, g.startpc, g.parentGoid,
                          rt.gname(g), g.labels, regs, g.stack_lo, g.stack_hi,
                          parked=g.atomicstatus != rt.running))
-    now = now_ns if now_ns is not None else newest
+    now = now_ns if now_ns is not None else rt.now_ns(newest)
     for v in out:
         if v.waited_ns is not None:
             v.waited_ns = max(0, now - v.waited_ns)

@@ -109,6 +109,20 @@ class Runtime:
         """Inside goro::run (workers exist)."""
         return bool(self.sched_field("running")) and bool(self.sched_field("allm"))
 
+    def now_ns(self, newest=0):
+        """The target's CLOCK_MONOTONIC now: live, or mapped from a core's mtime
+        through the clocks run() recorded (schedt.walltime0/nanotime0); else newest."""
+        now = self.target.now_ns()
+        if now is not None:
+            return now
+        wall = self.target.core_time_ns()
+        if wall is not None and self.L.has("schedt.walltime0"):
+            w0 = self.sched_field("walltime0", True)
+            n0 = self.sched_field("nanotime0", True)
+            if w0 > 0 and n0 > 0 and wall >= w0:
+                return n0 + (wall - w0)
+        return newest
+
     def workers(self) -> List[Dict[str, int]]:
         """[{id, procid, curg}] of every worker."""
         allm, nm = self.sched_field("allm"), self.sched_field("nm")

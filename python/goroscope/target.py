@@ -66,6 +66,10 @@ class Target:
         """The target's CLOCK_MONOTONIC now (live process), or None (core file)."""
         return None
 
+    def core_time_ns(self) -> Optional[int]:
+        """For a core file: when it was written (its mtime, CLOCK_REALTIME ns), else None."""
+        return None
+
     def generation(self) -> int:
         """Changes whenever the target has run since the last call (caches key on it)."""
         return 0

@@ -146,6 +146,8 @@ struct debug_layout {
       GORO_FIELD("schedt", schedt, goidx),
       GORO_FIELD("schedt", schedt, stacksize),
       GORO_FIELD("schedt", schedt, maingoid),
+      GORO_FIELD("schedt", schedt, walltime0),
+      GORO_FIELD("schedt", schedt, nanotime0),
       GORO_TYPE("goidxstripe", schedt::goidxstripe),
       GORO_FIELD("goidxstripe", schedt::goidxstripe, lock),
       GORO_FIELD("goidxstripe", schedt::goidxstripe, bits),

@@ -1132,6 +1132,12 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc) {
   newproc_start(gp, &main_entry, startpc);
   gp->gopc = 0;  // created by the runtime, as Go's main goroutine
   sched.maingoid = gp->goid;
+  {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    sched.walltime0 = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    sched.nanotime0 = nanotime();
+  }
   sched.worldsema.unlock();
 
   std::vector<std::thread> threads;

@@ -132,6 +132,11 @@ struct schedt {
   // Configuration of this run.
   std::size_t stacksize;
   uint64_t maingoid;
+  // The clocks when run() started: a core file's reader maps the core's
+  // time (its file's mtime, CLOCK_REALTIME) onto CLOCK_MONOTONIC, the clock
+  // of G.waitsince, to say how long goroutines had waited.
+  int64_t walltime0;  // CLOCK_REALTIME ns
+  int64_t nanotime0;  // CLOCK_MONOTONIC ns, read right after walltime0
 };
 
 constexpr uint32_t kGChunk = 256;

@@ -93,7 +93,9 @@ void run_main(const Config& cfg, main_closure c, uintptr_t startpc);
 
 template <class F>
 uintptr_t startpc_of(const F& f) {
-  if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) {
+  if constexpr (std::is_function_v<F>) {  // go(worker, ...): F deduced as a function type
+    return reinterpret_cast<uintptr_t>(&f);
+  } else if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) {
     return reinterpret_cast<uintptr_t>(f);
   } else if constexpr (requires { &F::operator(); }) {
     // Itanium C++ ABI: a pointer to a non-virtual member function is

@@ -1,0 +1,444 @@
+"""maps: goro::Map (Go's pre-1.24 hmap) decoded from memory, growth-correct.
+
+Layout (map.h, docs/map.md): an hmap header {count, flags, B, noverflow,
+hash0, buckets, oldbuckets, nevacuate, extra, type, writer}; 2^B buckets of
+`maptype.bucketsize` bytes: 8 tophash bytes, 8 keys, 8 elems (pointers when
+indirect), an overflow pointer at `overflowoff`. While growing, `oldbuckets`
+holds 2^oldB buckets (oldB = B-1, or B for a same-size grow); old buckets
+below `nevacuate` (and any whose tophash[0] says evacuated) have moved.
+
+Iteration (the printers' children) yields every live entry once: each live
+slot of the new array, plus each live slot of old buckets not yet
+evacuated (an old bucket is evacuated as a whole, chain and all, so no
+entry can be in both). Everything is bounded: B <= MAX_B, chains cut at
+MAX_CHAIN and on a cycle, at most `limit` entries; what cannot be a map
+raises Corrupt ("<corrupt hmap: B=73>").
+"""
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+from .errors import Corrupt, GoroscopeError, MemoryReadError
+
+MAX_B = 40
+MAX_CHAIN = 1 << 16
+MAX_BUCKETSIZE = 1 << 16
+MASK64 = (1 << 64) - 1
+K_MIX0 = 0xA0761D6478BD642F
+K_MIX1 = 0xE7037ED1A0B428DB
+FLAG_NAMES = ("iterator", "oldIterator", "hashWriting", "sameSizeGrow")
+INT_KINDS = {"int8": (1, True), "int16": (2, True), "int32": (4, True), "int64": (8, True),
+             "uint8": (1, False), "uint16": (2, False), "uint32": (4, False),
+             "uint64": (8, False), "bool": (1, False)}
+
+
+@dataclass
+class MapType:
+    keysize: int
+    elemsize: int
+    bucketsize: int
+    keysoff: int
+    elemsoff: int
+    overflowoff: int
+    keytypesize: int
+    elemtypesize: int
+    flags: int
+    keykind: str
+    elemkind: str
+    keyname: str
+    elemname: str
+
+    @property
+    def indirectkey(self):
+        return bool(self.flags & 1)
+
+    @property
+    def indirectelem(self):
+        return bool(self.flags & 2)
+
+
+@dataclass
+class Header:
+    addr: int
+    count: int
+    flags: int
+    B: int
+    noverflow: int
+    hash0: int
+    buckets: int
+    oldbuckets: int
+    nevacuate: int
+    writer: int
+    type: Optional[MapType]
+
+    @property
+    def growing(self):
+        return self.oldbuckets != 0
+
+    @property
+    def same_size(self):
+        return bool(self.flags & 8)
+
+    @property
+    def oldB(self):
+        return self.B if self.same_size else self.B - 1
+
+    def flag_names(self):
+        return [n for i, n in enumerate(FLAG_NAMES) if self.flags & (1 << i)]
+
+
+@dataclass
+class Slot:
+    bucket: int  # index in its array
+    chainpos: int  # 0: the array's own bucket
+    slot: int
+    tophash: int
+    key_addr: int  # address of the key (indirection followed)
+    elem_addr: int
+    old: bool  # in the old array
+
+
+def header(rt, addr) -> Header:
+    L = rt.L
+    base = addr + L.const("Map.hmap")
+    rec = rt.__dict__.setdefault("_hmaprec", L.record("hmap", [
+        ("count", "i64"), ("flags", "u8"), ("B", "u8"), ("noverflow", "u16"), ("hash0", "u32"),
+        ("buckets", "ptr"), ("oldbuckets", "ptr"), ("nevacuate", "u64"), ("type", "ptr"),
+        ("writer", "u64")]))
+    h = rec.unpack(rt.mem.read(base, rec.size))
+    if h.B > MAX_B:
+        raise Corrupt("hmap", f"B={h.B}")
+    if h.count < 0 or h.count > (13 * (1 << h.B)) // 2 * 64 + 1024:
+        raise Corrupt("hmap", f"count={h.count} with B={h.B}")
+    if h.count and not h.buckets:
+        raise Corrupt("hmap", f"count={h.count} but no buckets")
+    t = maptype(rt, h.type) if h.type else None
+    hd = Header(addr, h.count, h.flags, h.B, h.noverflow, h.hash0, h.buckets, h.oldbuckets,
+                h.nevacuate, h.writer, t)
+    if hd.growing and hd.nevacuate > (1 << hd.oldB):
+        raise Corrupt("hmap", f"nevacuate={hd.nevacuate} > 2^oldB={1 << hd.oldB}")
+    return hd
+
+
+def maptype(rt, addr) -> MapType:
+    L = rt.L
+    rec = rt.__dict__.setdefault("_maptyperec", L.record("maptype", [
+        ("keysize", "u16"), ("elemsize", "u16"), ("bucketsize", "u32"), ("keysoff", "u16"),
+        ("elemsoff", "u16"), ("overflowoff", "u16"), ("keytypesize", "u32"),
+        ("elemtypesize", "u32"), ("flags", "u8"), ("keykind", "u8"), ("elemkind", "u8"),
+        ("keyname", "ptr"), ("elemname", "ptr")]))
+    t = rec.unpack(rt.mem.read(addr, rec.size))
+    kinds = L.enum("kind")
+    cnt = L.const("bucketCnt")
+    if (t.bucketsize > MAX_BUCKETSIZE or t.keysoff + cnt * t.keysize > t.bucketsize
+            or t.elemsoff + cnt * t.elemsize > t.bucketsize or t.overflowoff + 8 > t.bucketsize):
+        raise Corrupt("maptype", f"bucketsize={t.bucketsize} keysoff={t.keysoff} "
+                                 f"elemsoff={t.elemsoff} overflowoff={t.overflowoff}")
+    return MapType(t.keysize, t.elemsize, t.bucketsize, t.keysoff, t.elemsoff, t.overflowoff,
+                   t.keytypesize, t.elemtypesize, t.flags, kinds.get(t.keykind, "other"),
+                   kinds.get(t.elemkind, "other"), rt.cstring(t.keyname), rt.cstring(t.elemname))
+
+
+def chain(rt, t: MapType, first: int):
+    """(address, raw bytes) of each bucket of an overflow chain, bounded and cycle-safe."""
+    b, seen = first, set()
+    while b and len(seen) < MAX_CHAIN:
+        if b in seen:
+            raise Corrupt("hmap", f"overflow chain cycles at {b:#x}")
+        seen.add(b)
+        raw = rt.mem.read(b, t.bucketsize)
+        yield b, raw
+        b = int.from_bytes(raw[t.overflowoff:t.overflowoff + 8], "little")
+
+
+def evacuated(rt, raw) -> bool:
+    h = raw[0]
+    return rt.L.const("tophash.emptyOne") < h < rt.L.const("tophash.minTopHash")
+
+
+def _slots(rt, t, arr, index, old):
+    cnt, mintop = rt.L.const("bucketCnt"), rt.L.const("tophash.minTopHash")
+    for pos, (b, raw) in enumerate(chain(rt, t, arr + index * t.bucketsize)):
+        for s in range(cnt):
+            top = raw[s]
+            if top < mintop:
+                continue
+            ka = b + t.keysoff + s * t.keysize
+            ea = b + t.elemsoff + s * t.elemsize
+            if t.indirectkey:
+                ka = int.from_bytes(raw[t.keysoff + s * t.keysize:][:8], "little")
+            if t.indirectelem:
+                ea = int.from_bytes(raw[t.elemsoff + s * t.elemsize:][:8], "little")
+            yield Slot(index, pos, s, top, ka, ea, old)
+
+
+def entries(rt, h: Header, limit=None):
+    """Every live entry once (see the file comment), at most limit."""
+    if not h.buckets or not h.count or h.type is None:
+        return
+    t, n = h.type, 0
+    if h.growing:
+        for i in range(1 << h.oldB):
+            first = h.oldbuckets + i * t.bucketsize
+            if i < h.nevacuate or evacuated(rt, rt.mem.read(first, 1)):
+                continue
+            for sl in _slots(rt, t, h.oldbuckets, i, True):
+                yield sl
+                n += 1
+                if limit is not None and n >= limit:
+                    return
+    for i in range(1 << h.B):
+        for sl in _slots(rt, t, h.buckets, i, False):
+            yield sl
+            n += 1
+            if limit is not None and n >= limit:
+                return
+
+
+# ---- hashing (goro/hash.h), for `gomap find` ----------------------------------
+
+def mix(a, b):
+    p = (a & MASK64) * (b & MASK64)
+    return (p & MASK64) ^ (p >> 64)
+
+
+def hash_word(x, seed):
+    return mix((x ^ seed ^ K_MIX0) & MASK64, K_MIX1)
+
+
+def key_hash(t: MapType, key, seed):
+    """goro's default hasher: integers folded-multiply, strings XXH3-64 (python3-xxhash)."""
+    if t.keykind in INT_KINDS:
+        return hash_word(int(key) & MASK64, seed)
+    if t.keykind == "std_string":
+        try:
+            import xxhash
+        except ImportError:
+            raise GoroscopeError("hashing string keys needs python3-xxhash "
+                                 "(apt-get install python3-xxhash)") from None
+        data = key.encode() if isinstance(key, str) else key
+        return xxhash.xxh3_64_intdigest(data, seed=seed)
+    raise GoroscopeError(f"gomap find: {t.keykind} keys are not supported (integer and "
+                         f"string keys are)")
+
+
+def tophash(rt, hash_):
+    top = hash_ >> 56
+    mintop = rt.L.const("tophash.minTopHash")
+    return top + mintop if top < mintop else top
+
+
+def parse_key(t: MapType, text):
+    if t.keykind in INT_KINDS:
+        try:
+            v = int(text, 0)
+        except ValueError:
+            raise GoroscopeError(f"'{text}' is not an integer key") from None
+        size, signed = INT_KINDS[t.keykind]
+        lo, hi = (-(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1) if signed \
+            else (0, (1 << (8 * size)) - 1)
+        if not lo <= v <= hi:
+            raise GoroscopeError(f"{v} does not fit a {t.keykind} key")
+        return v
+    if t.keykind == "std_string":
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+            text = text[1:-1]
+        return text
+    raise GoroscopeError(f"gomap find: {t.keykind} keys are not supported (integer and "
+                         f"string keys are)")
+
+
+def read_key(rt, t: MapType, addr):
+    """The key at addr as a Python value (integers and std::string), else raw bytes."""
+    if t.keykind in INT_KINDS:
+        size, signed = INT_KINDS[t.keykind]
+        return int.from_bytes(rt.mem.read(addr, size), "little", signed=signed)
+    if t.keykind == "std_string":
+        return read_std_string(rt, addr)
+    return rt.mem.read(addr, min(t.keytypesize, 64))
+
+
+def read_std_string(rt, addr, limit=1 << 20):
+    """libstdc++'s std::string {char* p; size_t n; ...} -> str."""
+    p = rt.u(addr, 8)
+    n = rt.u(addr + 8, 8)
+    if n > limit:
+        raise Corrupt("std::string", f"size={n}")
+    return rt.mem.read(p, n).decode("utf-8", "surrogateescape") if n else ""
+
+
+def find(rt, h: Header, text):
+    """Where KEY is: its hash, tophash, buckets (new and old) and slot."""
+    t = h.type
+    if t is None:
+        raise GoroscopeError("the map has no type descriptor (never written)")
+    key = parse_key(t, text)
+    hv = key_hash(t, key, h.hash0)
+    top = tophash(rt, hv)
+    res = {"key": key, "hash": hv, "tophash": top, "bucket": hv & ((1 << h.B) - 1),
+           "oldbucket": None, "evacuated": None, "found": None}
+    if h.growing:
+        ob = hv & ((1 << h.oldB) - 1)
+        res["oldbucket"] = ob
+        first = h.oldbuckets + ob * t.bucketsize
+        res["evacuated"] = ob < h.nevacuate or evacuated(rt, rt.mem.read(first, 1))
+    places = []
+    if h.growing and not res["evacuated"]:
+        places.append((h.oldbuckets, res["oldbucket"], True))
+    if h.buckets:
+        places.append((h.buckets, res["bucket"], False))
+    for arr, idx, old in places:
+        for sl in _slots(rt, t, arr, idx, old):
+            if sl.tophash == top and read_key(rt, t, sl.key_addr) == key:
+                res["found"] = sl
+                return res
+    return res
+
+
+# ---- info ----------------------------------------------------------------------
+
+def chain_histogram(rt, h: Header, old=False, limit_buckets=1 << 22):
+    """{chain length: number of buckets} over an array."""
+    t = h.type
+    arr, nb = (h.oldbuckets, 1 << h.oldB) if old else (h.buckets, 1 << h.B)
+    hist = {}
+    if not arr or t is None:
+        return hist
+    ovoff = t.overflowoff
+    for i in range(min(nb, limit_buckets)):
+        b = arr + i * t.bucketsize
+        n = 0
+        seen = set()
+        while b and n < MAX_CHAIN:
+            if b in seen:
+                raise Corrupt("hmap", f"overflow chain cycles at {b:#x}")
+            seen.add(b)
+            n += 1
+            b = rt.u(b + ovoff, 8)
+        hist[n] = hist.get(n, 0) + 1
+    return hist
+
+
+def info_lines(rt, h: Header) -> List[str]:
+    t = h.type
+    L = rt.L
+    nb = 1 << h.B
+    lf = h.count / nb if nb else 0
+    lim = L.const("loadFactorNum") / L.const("loadFactorDen")
+    kv = f"map[{t.keyname}]{t.elemname}" if t else "map (no type descriptor)"
+    out = [f"{kv} at {h.addr:#x}",
+           f"  count      {h.count}",
+           f"  B          {h.B} ({nb} buckets), load factor {lf:.2f} (grows above {lim:g})",
+           f"  flags      {h.flags:#04x} {' '.join(h.flag_names()) or '-'}",
+           f"  noverflow  {h.noverflow}",
+           f"  hash0      {h.hash0:#010x}",
+           f"  buckets    {h.buckets:#x}",
+           f"  oldbuckets {h.oldbuckets:#x}" + (" (not growing)" if not h.growing else "")]
+    if h.growing:
+        on = 1 << h.oldB
+        kind = "same-size grow" if h.same_size else "doubling"
+        out.append(f"  evacuation {h.nevacuate}/{on} old buckets ({100 * h.nevacuate // on}%), "
+                   f"{kind}")
+    if h.flags & L.const("flags.hashWriting"):
+        k, ident = who_token(rt, h.writer)
+        out.append(f"  writing    {k} {ident}" if k else "  writing    (unknown writer)")
+    if t:
+        out.append(f"  types      key {t.keyname} ({t.keykind}, {t.keytypesize} B"
+                   f"{', indirect' if t.indirectkey else ''}), elem {t.elemname} "
+                   f"({t.elemkind}, {t.elemtypesize} B{', indirect' if t.indirectelem else ''}),"
+                   f" bucket {t.bucketsize} B")
+        try:
+            for old in ((False, True) if h.growing else (False,)):
+                hist = chain_histogram(rt, h, old)
+                name = "old chains" if old else "chains    "
+                out.append(f"  {name} " + ", ".join(
+                    f"{n} bucket{'s' if n > 1 else ''}: {c}" for n, c in sorted(hist.items())))
+        except (Corrupt, MemoryReadError) as e:
+            out.append(f"  chains     {e}")
+    return out
+
+
+def who_token(rt, token):
+    from .objects import who
+
+    return who(rt, token)
+
+
+# ---- rendering ------------------------------------------------------------------
+
+FLOAT_KINDS = {"float32": "<f", "float64": "<d"}
+
+
+def render_value(rt, kind, addr, size):
+    """Text of a key or elem from raw memory (the runtime's snapshot renders the same)."""
+    import struct
+
+    try:
+        if kind in INT_KINDS:
+            n, signed = INT_KINDS[kind]
+            v = int.from_bytes(rt.mem.read(addr, n), "little", signed=signed)
+            return ("true" if v else "false") if kind == "bool" else str(v)
+        if kind in FLOAT_KINDS:
+            fmt = FLOAT_KINDS[kind]
+            return repr(struct.unpack(fmt, rt.mem.read(addr, struct.calcsize(fmt)))[0])
+        if kind == "pointer":
+            return f"{rt.u(addr, 8):#x}"
+        if kind == "std_string":
+            s = read_std_string(rt, addr)
+            return '"' + (s if len(s) <= 256 else s[:256] + "...") + '"'
+        raw = rt.mem.read(addr, min(size, 32))
+        return "0x" + raw.hex() + ("..." if size > 32 else "")
+    except MemoryReadError:
+        return f"<unreadable {addr:#x}>"
+    except Corrupt as e:
+        return e.render()
+
+
+def tophash_name(rt, top):
+    names = {rt.L.const("tophash." + n): n for n in
+             ("emptyRest", "emptyOne", "evacuatedX", "evacuatedY", "evacuatedEmpty")}
+    return names.get(top, f"{top:#04x}")
+
+
+def bucket_lines(rt, h: Header, old=False, first=0, last=None):
+    """The text layout of buckets [first, last) of the new (or old) array."""
+    t = h.type
+    if t is None:
+        return ["(no type descriptor: the map was never written)"]
+    arr, nb = (h.oldbuckets, 1 << h.oldB) if old else (h.buckets, 1 << h.B)
+    if not arr:
+        return ["(no old buckets: not growing)" if old else "(no buckets allocated)"]
+    last = nb if last is None else min(last, nb)
+    cnt, mintop = rt.L.const("bucketCnt"), rt.L.const("tophash.minTopHash")
+    out = []
+    for i in range(max(0, first), last):
+        head = f"{'old ' if old else ''}bucket {i}"
+        try:
+            for pos, (b, raw) in enumerate(chain(rt, t, arr + i * t.bucketsize)):
+                label = head if pos == 0 else f"  overflow {pos}"
+                mark = ""
+                if old and pos == 0:
+                    ev = i < h.nevacuate or evacuated(rt, raw)
+                    mark = " evacuated" if ev else " not evacuated"
+                out.append(f"{label} @{b:#x}{mark}")
+                out.append("  tophash " + " ".join(tophash_name(rt, raw[s]) for s in range(cnt)))
+                for s in range(cnt):
+                    top = raw[s]
+                    if top < mintop:
+                        continue
+                    ka = b + t.keysoff + s * t.keysize
+                    ea = b + t.elemsoff + s * t.elemsize
+                    if t.indirectkey:
+                        ka = int.from_bytes(raw[t.keysoff + s * t.keysize:][:8], "little")
+                    if t.indirectelem:
+                        ea = int.from_bytes(raw[t.elemsoff + s * t.elemsize:][:8], "little")
+                    out.append(f"  [{s}] {top:#04x} {render_value(rt, t.keykind, ka, t.keytypesize)}"
+                               f": {render_value(rt, t.elemkind, ea, t.elemtypesize)}")
+                ov = int.from_bytes(raw[t.overflowoff:t.overflowoff + 8], "little")
+                if ov:
+                    out.append(f"  overflow -> {ov:#x}")
+        except Corrupt as e:
+            out.append(f"{head}: {e.render()}")
+        except MemoryReadError as e:
+            out.append(f"{head}: <unreadable: {e}>")
+    return out

@@ -1,0 +1,106 @@
+"""gdbtest: batch GDB transcripts for the plugin tests (Go's runtime-gdb_test.go style).
+
+session() runs `gdb -nx -batch` on a fixture with a small driver that, for
+each (name, command) block, prints `BEGIN name`, runs the command the way
+the user would (its output and any error message, which GDB prints as
+"goroscope: ..."), then `END name`; the transcript is split into blocks
+that the tests match with regexes. Modes: live (break at ready(), run),
+core (a gcore core file), remote (gdbserver on 127.0.0.1).
+"""
+
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLUGIN = os.path.join(ROOT, "gdb_plugin", "goroscope.py")
+FIXTURES = os.environ.get("GOROSCOPE_FIXTURES", os.path.join(ROOT, "build", "tests", "gdb"))
+TIMEOUT = 120
+
+DRIVER = r'''
+import gdb, json, sys
+blocks = json.load(open(%(blocks)r))
+for name, cmd in blocks:
+    gdb.write("BEGIN %%s\n" %% name)
+    try:
+        gdb.execute(cmd, from_tty=False)
+    except gdb.error as e:
+        gdb.write("%%s\n" %% e)
+    except KeyboardInterrupt:
+        gdb.write("interrupted\n")
+    gdb.write("END %%s\n" %% name)
+gdb.flush()
+'''
+
+
+def fixture(name):
+    path = os.path.join(FIXTURES, "gdb_fixture_" + name)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: build the project first (./goroscope build)")
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=None):
+    """Run the blocks; returns ({name: text}, whole transcript)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bpath = os.path.join(tmp, "blocks.json")
+        import json
+
+        with open(bpath, "w") as f:
+            json.dump(list(blocks), f)
+        dpath = os.path.join(tmp, "driver.py")
+        with open(dpath, "w") as f:
+            f.write(DRIVER % {"blocks": bpath})
+        pre = ["set pagination off", "set width 0", "set confirm off",
+               "set print thread-events off", f"source {PLUGIN}"]
+        args = ["gdb", "-nx", "-batch"]
+        for c in pre:
+            args += ["-ex", c]
+        server = None
+        if mode == "core":
+            args += ["-ex", f"core-file {core}"]
+        elif mode == "live":
+            args += ["-ex", f"break {stop}", "-ex", "run"]
+        elif mode == "remote":
+            port = free_port()
+            server = subprocess.Popen(["gdbserver", "--once", f"127.0.0.1:{port}", binary],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.3)
+            args += ["-ex", f"target remote 127.0.0.1:{port}", "-ex", f"break {stop}",
+                     "-ex", "continue"]
+        for c in setup:
+            args += ["-ex", c]
+        args += ["-x", dpath, binary]
+        try:
+            p = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT,
+                               env=dict(os.environ, **(env or {})), stdin=subprocess.DEVNULL)
+        finally:
+            if server is not None:
+                try:
+                    server.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    server.kill()  # our own child, by PID
+                    server.wait()
+        out = p.stdout
+        res = {}
+        for m in re.finditer(r"^BEGIN (\S+)\n(.*?)^END \1$", out, re.S | re.M):
+            res[m.group(1)] = m.group(2)
+        return res, out + p.stderr
+
+
+def make_core(binary, directory, stop="ready"):
+    """A gcore core file of binary stopped at `stop`; returns its path."""
+    core = os.path.join(directory, "core")
+    res, out = session(binary, [("gcore", f"gcore {core}")], stop=stop)
+    if not os.path.exists(core):
+        raise RuntimeError("gcore failed:\n" + out[-2000:])
+    return core

@@ -1,0 +1,214 @@
+"""The GDB plugin end to end: every command and printer on the `blocked`
+fixture, on a live process, a gcore core file and through gdbserver.
+
+Run: /usr/bin/python3 -m pytest tests/gdb (needs the fixtures built:
+./goroscope build); ctest runs it as `gdb.plugin` (label gdb).
+"""
+
+import re
+import tempfile
+
+import pytest
+
+import gdbtest
+
+SETW = ("python import gdb, goroscope_gdb.state as s; rt = s.runtime(); "
+        "gdb.set_convenience_variable('w', min(g.goid for a, g in rt.all_g() "
+        "if rt.reason_name(g.waitreason) == 'chan receive' and g.atomicstatus == rt.waiting))")
+
+BLOCKS = [
+    ("byname", "gomap info sessions"),  # frame 0 (ready): no local `sessions`: the debug name
+    ("frame1", "frame 1"),
+    ("goroutines", "goroutines"),
+    ("stacks", "goroutines -t 3 -with userloc worker"),
+    ("labels", "goroutines -l -with label role=locker"),
+    ("group", "goroutines -group userloc"),
+    ("grouplabel", "goroutines -group label role"),
+    ("chan", "goroutines -chan jobs"),
+    ("running", "goroutines -with running"),
+    ("goloc", "goroutines -g -with goloc blocked.cpp"),
+    ("startloc", "goroutines -s -with startloc worker"),
+    ("exec", "goroutines -with userloc worker -exec bt -3"),
+    ("badflag", "goroutines -bogus"),
+    ("setw", SETW),
+    ("gbt", "goroutine $w bt"),
+    ("gsel", "goroutine $w"),
+    ("gframe", "python f = gdb.newest_frame(); exec(\"while f is not None and f.name() != "
+               "'worker': f = f.older()\"); f.select(); gdb.execute('frame')"),
+    ("gargs", "info args"),
+    ("gshow", "goroutine"),
+    ("gclear", "goroutine clear"),
+    ("gmain", "goroutine 1 bt 1"),
+    ("gnone", "goroutine 999999"),
+    ("frame1b", "frame 1"),
+    ("psessions", "print sessions"),
+    ("pgrowing", "print growing"),
+    ("pjobs", "print jobs"),
+    ("pmu", "print mu"),
+    ("pwg", "print wg"),
+    ("elements", "with print elements 4 -- print sessions"),
+    ("info", "gomap info sessions"),
+    ("infogrowing", "gomap info growing"),
+    ("buckets", "gomap buckets growing --range 0:8"),
+    ("oldbuckets", "gomap buckets growing --old"),
+    ("findint", "gomap find sessions 42"),
+    ("findstr", "gomap find growing key3"),
+    ("findnone", "gomap find growing nokey"),
+    ("nosuch", "gomap info nosuch"),
+]
+
+
+@pytest.fixture(scope="module")
+def binary():
+    return gdbtest.fixture("blocked")
+
+
+@pytest.fixture(scope="module", params=["live", "core", "remote"])
+def t(request, binary):
+    if request.param == "core":
+        with tempfile.TemporaryDirectory() as d:
+            core = gdbtest.make_core(binary, d)
+            res, out = gdbtest.session(binary, BLOCKS, mode="core", core=core)
+    else:
+        res, out = gdbtest.session(binary, BLOCKS, mode=request.param)
+    if "goroutines" not in res:
+        pytest.fail("no transcript:\n" + out[-3000:])
+    res["_mode"] = request.param
+    return res
+
+
+LINE = re.compile(r"^([* ]) Goroutine (\d+) - (\w+): (\S+):(\d+) (.*) \((0x[0-9a-f]+)\)(.*)$")
+
+
+def lines(text):
+    return [m for m in (LINE.match(x) for x in text.splitlines()) if m]
+
+
+def test_goroutines_lists_every_goroutine_with_location_and_wait(t):
+    gs = lines(t["goroutines"])
+    assert len(gs) == 8, t["goroutines"]
+    assert t["goroutines"].rstrip().endswith("[8 goroutines]")
+    main = [m for m in gs if m.group(2) == "1"][0]
+    assert main.group(1) == ("*" if t["_mode"] != "core" else "*")
+    assert main.group(6) == "ready" and re.search(r"\(thread \d+\)", main.group(8))
+    tail = {m.group(6): m.group(8) for m in gs}
+    reasons = [re.search(r"\[([^\]]*?)(?: [\d.]+(?:ns|µs|ms|s|m\S*|h\S*))?\]$", m.group(8))
+               for m in gs if m.group(2) != "1"]
+    got = sorted(r.group(1) for r in reasons if r)
+    assert got == sorted(["chan receive"] * 3 + ["sync.Mutex.Lock", "select",
+                                                 "sync.WaitGroup.Wait", "sleep"]), t["goroutines"]
+    assert sum(1 for m in gs if m.group(6) == "worker" and m.group(4).endswith("blocked.cpp")
+               and m.group(5) == "22") == 3
+    assert all(re.search(r" [\d.]+(ms|s)\]$", m.group(8)) for m in gs if m.group(2) != "1"), \
+        "every waiting goroutine shows how long it has waited"
+    assert "lambda" in " ".join(tail)
+
+
+def test_stack_depth_and_truncation(t):
+    s = t["stacks"]
+    assert s.count("Goroutine") == 3 and "(truncated)" in s
+    assert re.search(r"\t0  0x[0-9a-f]{16} in goro::detail::", s)
+    assert re.search(r"\t    at \S+proc\.cpp:\d+", s)
+
+
+def test_labels_filter(t):
+    s = t["labels"]
+    assert len(lines(s)) == 1 and "sync.Mutex.Lock" in s
+    assert '\tLabels: "role":"locker"' in s
+    assert s.rstrip().endswith("[1 goroutines]")
+
+
+def test_groups(t):
+    s = t["group"]
+    assert re.search(r"^\S+blocked\.cpp:22 worker \(0x[0-9a-f]+\)\n(\t  Goroutine .*\n){3}\tTotal: 3$",
+                     s, re.M), s
+    g = t["grouplabel"]
+    assert re.search(r"^role=\n(\t. Goroutine .*\n){5}\tTotal: 7$", g, re.M), g
+    assert re.search(r"^role=locker\n\t  Goroutine .*sync\.Mutex\.Lock.*\n\tTotal: 1$", g, re.M)
+
+
+def test_chan_filter_lists_its_waiters(t):
+    s = t["chan"]
+    assert len(lines(s)) == 4, s  # 3 workers and the select
+    assert s.count("[chan receive") == 3 and s.count("[select") == 1
+
+
+def test_running_goloc_startloc(t):
+    assert len(lines(t["running"])) == 1 and "(thread " in t["running"]
+    assert len(lines(t["goloc"])) == 7 and " - Go: " in t["goloc"]  # not main: no go() call
+    st = lines(t["startloc"])
+    assert len(st) == 3 and all(m.group(3) == "Start" for m in st), t["startloc"]
+
+
+def test_exec_runs_in_each_goroutine(t):
+    s = t["exec"]
+    assert s.count("Goroutine") == 3
+    assert s.count("in goro::detail::closure<") == 3 or s.count("goro_goexit_entry") == 3, s
+
+
+def test_errors_are_one_line(t):
+    assert t["badflag"].strip() == "goroscope: unknown argument '-bogus'; " + \
+        "usage: goroutines [-u|-r|-g|-s] [-t [depth]] [-l] [-with|-w FILTER] " + \
+        "[-without|-wo FILTER] [-group GROUP] [-chan EXPR] [-exec CMD]"
+    assert t["gnone"].strip() == "goroscope: no goroutine 999999"
+    assert t["nosuch"].strip().startswith("goroscope: No symbol \"nosuch\"")
+    for k, v in t.items():
+        assert "Traceback" not in str(v), k
+
+
+def test_goroutine_selects_a_parked_goroutine_through_the_unwinder(t):
+    bt = t["gbt"]
+    assert re.search(r"#\d+ .*goro::detail::gopark", bt), bt
+    assert re.search(r"#\d+ +(0x[0-9a-f]+ in )?worker \(jobs=.*\) at \S+blocked\.cpp:22", bt), bt
+    assert "goro_goexit_entry" in bt
+    assert t["gsel"].startswith("[Switching to goroutine ")
+    assert "worker" in t["gframe"]
+    assert re.search(r"^jobs = ", t["gargs"], re.M) and re.search(r"^done = ", t["gargs"], re.M)
+    assert re.match(r"\* Goroutine \d+ - User: \S+blocked\.cpp:22 worker", t["gshow"]), t["gshow"]
+    assert "cleared" in t["gclear"]
+    assert "ready" in t["gmain"]
+
+
+def test_printers(t):
+    assert re.match(r"\$\d+ = map\[long int\]long int len=100 = \{\[\d+\] = \d+", t["psessions"])
+    assert t["psessions"].count("] = ") == 100 or "..." in t["psessions"]
+    assert re.match(r'\$\d+ = map\[std::[^]]+\]int len=27 \(growing\) = \{\["key\d+"\] = \d+',
+                    t["pgrowing"]), t["pgrowing"]
+    assert t["pgrowing"].count('"key') == 27  # growth-correct: each live entry once
+    assert re.match(r"\$\d+ = chan int len=0 cap=0 recvq=\[\d+ \d+ \d+ \d+\] sendq=\[\]",
+                    t["pjobs"]), t["pjobs"]
+    assert re.match(r"\$\d+ = sync\.Mutex locked by goroutine 1, waiters \[\d+\]", t["pmu"])
+    assert re.match(r"\$\d+ = sync\.WaitGroup counter=1 waiters=1 \[\d+\]", t["pwg"])
+    # GDB counts a map's keys and values as elements: 4 elements = 2 entries.
+    assert t["elements"].count("] = ") == 2 and "..." in t["elements"]
+
+
+def test_gomap_info(t):
+    for key in ("info", "byname"):
+        s = t[key]
+        assert "count      100" in s and "B          4 (16 buckets)" in s, s
+        assert "oldbuckets 0x0 (not growing)" in s
+        assert re.search(r"chains     1 bucket: \d+", s)
+    g = t["infogrowing"]
+    assert re.search(r"evacuation \d+/\d+ old buckets \(\d+%\), doubling", g), g
+    assert "old chains" in g
+
+
+def test_gomap_buckets(t):
+    s = t["buckets"]
+    assert re.search(r"^bucket 0 @0x[0-9a-f]+$", s, re.M)
+    assert re.search(r"^  tophash( (emptyRest|emptyOne|0x[0-9a-f]{2})){8}$", s, re.M)
+    assert re.search(r'^  \[\d\] 0x[0-9a-f]{2} "key\d+": \d+$', s, re.M)
+    o = t["oldbuckets"]
+    assert re.search(r"^old bucket 0 @0x[0-9a-f]+ evacuated$", o, re.M), o
+    assert re.search(r"tophash( (evacuatedX|evacuatedY|evacuatedEmpty))+", o)
+    assert re.search(r"^old bucket \d+ @0x[0-9a-f]+ not evacuated$", o, re.M)
+
+
+def test_gomap_find(t):
+    assert re.search(r"key 42: hash 0x[0-9a-f]{16}, tophash 0x[0-9a-f]{2}\n  bucket \d+ of 16",
+                     t["findint"])
+    assert re.search(r"found: bucket \d+, slot \d, key at 0x", t["findint"])
+    assert re.search(r"key 'key3'.*\n  bucket \d+ of 8.*\n  old bucket \d+ of 4: ", t["findstr"])
+    assert "found: " in t["findstr"]
+    assert "not found" in t["findnone"]
