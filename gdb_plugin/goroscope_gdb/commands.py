@@ -379,3 +379,34 @@ def install():
     Goroutines()
     Goroutine()
     install_gomap()
+    Deadlocks()
+
+
+class Deadlocks(gdb.Command):
+    """Find deadlocks and goroutines that nothing can wake.
+
+Usage: deadlocks
+
+Builds the wait-for graph over goroutines, channels, selects, mutexes,
+RWMutexes, WaitGroups and Conds; prints each cycle (goroutine -> object ->
+holder -> ...) and the goroutines no other goroutine can wake (every
+possible partner is itself blocked for good, or gone), with their stacks.
+Conservative: a partner it cannot see (a reference outside every
+goroutine's stack) counts as one that could still act."""
+
+    def __init__(self):
+        super().__init__("deadlocks", gdb.COMMAND_STACK)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        from goroscope import deadlock
+
+        if arg.strip():
+            raise GoroscopeError("usage: deadlocks")
+        rt = state.runtime()
+        sym = state.symbolizer()
+        views = gcmd.collect(rt, rt.target.now_ns(), progress)
+        g = deadlock.build(rt, views)
+        for ln in deadlock.render(rt, sym, g, views,
+                                  lambda v: gcmd.dump_lines(rt, sym, v, "\t")):
+            gdb.write(ln + "\n")

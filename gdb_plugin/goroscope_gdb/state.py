@@ -22,6 +22,13 @@ def runtime():
     """The Runtime of the current inferior (cached until it runs again)."""
     global _rt
     if _rt is None:
+        from goroscope.errors import GoroscopeError
+
+        from .target import connection_type
+
+        if connection_type() == "":
+            raise GoroscopeError("the program is not running: run it, attach to a process "
+                                 "or load a core file")
         _rt = rtmod.Runtime(_target)
     return _rt
 

@@ -365,3 +365,25 @@ def entry(rt, sym, v: GView, o: Options, indent: str):
         yield f"{indent}  Goroutine {v.goid} - {e.render()}"
     except MemoryReadError as e:
         yield f"{indent}  Goroutine {v.goid} - <unreadable: {e}>"
+
+
+def dump_lines(rt, sym, v: GView, indent="\t", all_frames=False) -> List[str]:
+    """Go's dump format: `goroutine N [reason, 2 minutes]:`, then each user
+    frame as `fn(...)` / `\\tfile:line`, then `created by F in goroutine K`."""
+    head = f"goroutine {v.goid} [{v.reason or v.status}"
+    if v.waited_ns and v.waited_ns >= 60 * 10**9:
+        mins = v.waited_ns // (60 * 10**9)
+        head += f", {mins} minute{'s' if mins > 1 else ''}"
+    out = [indent + head + "]:"]
+    for k, pc in enumerate(pcs_of(rt, v)):
+        for f in sym.frames(pc, k > 0 or v.parked):
+            if not all_frames and (stacks.is_runtime_frame(f) or not f.function):
+                continue
+            out.append(f"{indent}{stacks.elide_params(f.function)}(...)")
+            out.append(f"{indent}\t{f.file or '?'}:{f.line}")
+    if v.gopc:
+        f = sym.user_frame([v.gopc], True)[0]
+        out.append(f"{indent}created by {stacks.elide_params(f.function) or '?'} in goroutine "
+                   f"{v.parent}")
+        out.append(f"{indent}\t{f.file or '?'}:{f.line}")
+    return out

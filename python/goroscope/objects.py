@@ -123,6 +123,10 @@ def syncmap(rt, addr):
             "mu": mutex(rt, addr + rt.L.off("SyncMap.mu"))}
 
 
+KIND_NAMES = {"chan": "chan", "mutex": "sync.Mutex", "rwmutex": "sync.RWMutex",
+              "waitgroup": "sync.WaitGroup", "cond": "sync.Cond", "once": "sync.Once",
+              "syncmap": "sync.Map", "map": "map"}
+
 DECODERS = {"chan": chan, "mutex": mutex, "rwmutex": rwmutex, "waitgroup": waitgroup,
             "once": once, "cond": cond, "syncmap": syncmap}
 

@@ -212,3 +212,52 @@ def test_gomap_find(t):
     assert re.search(r"key 'key3'.*\n  bucket \d+ of 8.*\n  old bucket \d+ of 4: ", t["findstr"])
     assert "found: " in t["findstr"]
     assert "not found" in t["findnone"]
+
+
+@pytest.fixture(scope="module", params=["live", "core"])
+def dl(request):
+    b = gdbtest.fixture("deadlock")
+    blocks = [("deadlocks", "deadlocks"), ("goroutines", "goroutines")]
+    if request.param == "core":
+        with tempfile.TemporaryDirectory() as d:
+            res, out = gdbtest.session(b, blocks, mode="core", core=gdbtest.make_core(b, d))
+    else:
+        res, out = gdbtest.session(b, blocks)
+    assert "deadlocks" in res, out[-3000:]
+    return res
+
+
+def test_deadlocks_prints_the_lock_cycle_and_the_leak(dl):
+    s = dl["deadlocks"]
+    m = re.search(r'^deadlock: goroutine (\d+) \[sync\.Mutex\.Lock\] waits on sync\.Mutex "(a|b)" '
+                  r'0x[0-9a-f]+, held by goroutine (\d+) \[sync\.Mutex\.Lock\] waits on '
+                  r'sync\.Mutex "(a|b)" 0x[0-9a-f]+, held by goroutine \1$', s, re.M)
+    assert m and m.group(2) != m.group(4), s
+    assert re.search(r"^1 goroutine that no other goroutine can wake:\n"
+                     r"goroutine \d+ \[chan send\]: chan 0x[0-9a-f]+: no other goroutine "
+                     r"references it$", s, re.M), s
+    assert re.search(r"^\tgoroutine \d+ \[chan send\]:\n\tmain::.*\(\.\.\.\)\n\t\t\S+deadlock\.cpp:36$",
+                     s, re.M), s
+    assert s.count("created by ") == 3
+    assert "chan receive" not in s  # main holds `wake`: that goroutine can still be woken
+
+
+def test_autoload_through_debug_gdb_scripts():
+    import subprocess
+
+    b = gdbtest.fixture("blocked")
+    p = subprocess.run(["gdb", "-nx", "-batch", "-iex", f"add-auto-load-safe-path {b}",
+                        "-ex", "info auto-load python-scripts",
+                        "-ex", "python print('loaded', getattr(gdb, 'goroscope_loaded', False))",
+                        b], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert re.search(r"^Yes\s+gdb\.inlined-script", p.stdout, re.M), p.stdout + p.stderr
+    assert "loaded True" in p.stdout
+
+
+def test_commands_without_a_process_say_so():
+    b = gdbtest.fixture("blocked")
+    res, out = gdbtest.session(b, [("g", "goroutines"), ("m", "gomap info sessions"),
+                                   ("d", "deadlocks")], mode="none")
+    for k in ("g", "m", "d"):
+        assert res[k].strip() == ("goroscope: the program is not running: run it, attach to a "
+                                  "process or load a core file"), res[k]
