@@ -15,9 +15,10 @@ def register():
     if _registered:
         return
     _registered = True
-    from . import commands, printers, state, unwinder
+    from . import commands, printers, settings, state, unwinder
 
     state.install()
+    settings.install()
     unwinder.install()
     printers.install()
     commands.install()

@@ -380,6 +380,7 @@ def install():
     Goroutine()
     install_gomap()
     Deadlocks()
+    install_goroscope()
 
 
 class Deadlocks(gdb.Command):
@@ -410,3 +411,110 @@ goroutine's stack) counts as one that could still act."""
         for ln in deadlock.render(rt, sym, g, views,
                                   lambda v: gcmd.dump_lines(rt, sym, v, "\t")):
             gdb.write(ln + "\n")
+
+
+class Goroscope(gdb.Command):
+    """goroscope snapshot|view: the runtime's snapshot format, from the stopped program.
+
+Usage: goroscope snapshot FILE [--no-frames] [--map NAME] [--buckets N]
+           write the snapshot (docs/snapshot-format.md) of the stopped state to FILE
+       goroscope view [ADDR]
+           push it to a running goroscope-view --listen ADDR (default: `show goroscope viewer`)
+
+`set goroscope auto-push on` pushes at every stop; `set goroscope bucket-limit N`
+caps the buckets per map array (0: all)."""
+
+    def __init__(self):
+        super().__init__("goroscope", gdb.COMMAND_DATA, prefix=True)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        raise GoroscopeError("goroscope snapshot FILE | goroscope view [ADDR] (see help goroscope)")
+
+
+def snapshot_doc(argv=()):
+    from goroscope import snapshot
+
+    frames, map_name, limit = True, None, state.settings["bucket-limit"]
+    rest = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--no-frames":
+            frames = False
+        elif a == "--map" and i + 1 < len(argv):
+            map_name = argv[i + 1]
+            i += 1
+        elif a == "--buckets" and i + 1 < len(argv):
+            try:
+                limit = int(argv[i + 1])
+            except ValueError:
+                raise GoroscopeError(f"--buckets takes a number, not '{argv[i + 1]}'") from None
+            i += 1
+        else:
+            rest.append(a)
+        i += 1
+    rt = state.runtime()
+    pid = gdb.selected_inferior().pid
+    doc = snapshot.build(rt, state.symbolizer(), "goroscope-gdb", pid, frames, limit, map_name)
+    return doc, rest
+
+
+class GoroscopeSnapshot(gdb.Command):
+    """goroscope snapshot FILE [--no-frames] [--map NAME] [--buckets N]: write a snapshot."""
+
+    def __init__(self):
+        super().__init__("goroscope snapshot", gdb.COMMAND_DATA, gdb.COMPLETE_FILENAME)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        from goroscope import snapshot
+
+        doc, rest = snapshot_doc(gdb.string_to_argv(arg))
+        if len(rest) != 1:
+            raise GoroscopeError("usage: goroscope snapshot FILE [--no-frames] [--map NAME] "
+                                 "[--buckets N]")
+        text = snapshot.dumps(doc)
+        try:
+            with open(rest[0], "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(text + "\n")
+        except OSError as e:
+            raise GoroscopeError(f"{rest[0]}: {e.strerror}") from None
+        gdb.write(f"snapshot of {len(doc['goroutines'])} goroutines, {len(doc['objects'])} "
+                  f"objects, {len(doc['maps'])} maps written to {rest[0]} ({len(text)} bytes)\n")
+
+
+class GoroscopeView(gdb.Command):
+    """goroscope view [ADDR]: push a snapshot to goroscope-view --listen ADDR."""
+
+    def __init__(self):
+        super().__init__("goroscope view", gdb.COMMAND_DATA)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        from goroscope import push, snapshot
+
+        argv = gdb.string_to_argv(arg)
+        addr = argv[0] if argv else state.settings["viewer"]
+        doc, _ = snapshot_doc(argv[1:])
+        push.send(addr, snapshot.dumps(doc))
+        gdb.write(f"snapshot pushed to {addr}\n")
+
+
+def auto_push(event):
+    if not state.settings.get("auto-push"):
+        return
+    try:
+        from goroscope import push, snapshot
+
+        doc, _ = snapshot_doc()
+        push.send(state.settings["viewer"], snapshot.dumps(doc))
+    except Exception as e:  # noqa: BLE001 - a failed push never disturbs the stop
+        gdb.write(f"goroscope: auto-push: {e}\n", gdb.STDERR)
+
+
+def install_goroscope():
+    Goroscope()
+    GoroscopeSnapshot()
+    GoroscopeView()
+    gdb.events.stop.connect(auto_push)

@@ -442,3 +442,29 @@ def bucket_lines(rt, h: Header, old=False, first=0, last=None):
         except MemoryReadError as e:
             out.append(f"{head}: <unreadable: {e}>")
     return out
+
+
+def slot_text(rt, kind, addr, size):
+    """A slot's text exactly as the runtime's snapshot writes it (capture.cpp: render)."""
+    import struct
+
+    try:
+        if kind == "bool":
+            return "true" if rt.mem.read(addr, 1)[0] else "false"
+        if kind in INT_KINDS:
+            n, signed = INT_KINDS[kind]
+            return str(int.from_bytes(rt.mem.read(addr, n), "little", signed=signed))
+        if kind in FLOAT_KINDS:
+            fmt = FLOAT_KINDS[kind]
+            return "%.17g" % struct.unpack(fmt, rt.mem.read(addr, struct.calcsize(fmt)))[0]
+        if kind == "pointer":
+            return f"{rt.u(addr, 8):#x}"
+        if kind == "std_string":
+            n = rt.u(addr + 8, 8)
+            raw = rt.mem.read(rt.u(addr, 8), min(n, 256)) if n else b""
+            s = raw.decode("utf-8", "surrogateescape")
+            return s + ("..." if n > 256 else "")
+        raw = rt.mem.read(addr, min(size, 32))
+        return "0x" + raw.hex() + ("..." if size > 32 else "")
+    except MemoryReadError:
+        return "<unreadable>"

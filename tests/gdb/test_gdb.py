@@ -261,3 +261,90 @@ def test_commands_without_a_process_say_so():
     for k in ("g", "m", "d"):
         assert res[k].strip() == ("goroscope: the program is not running: run it, attach to a "
                                   "process or load a core file"), res[k]
+
+
+def test_snapshot_equals_the_runtimes_own_snapshot_of_the_same_state():
+    """The plugin and the runtime write the same document for one state
+    (apart from producer, times and the symbolizer's names)."""
+    import json
+
+    import jsonschema
+
+    b = gdbtest.fixture("blocked")
+    with tempfile.TemporaryDirectory() as d:
+        mine, theirs = f"{d}/gdb.json", f"{d}/runtime.json"
+        res, out = gdbtest.session(b, [("snap", f"goroscope snapshot {mine} --buckets 0")],
+                                   env={"GOROSCOPE_SELF_SNAPSHOT": theirs})
+        assert "written to" in res.get("snap", ""), out[-2000:]
+        a, r = json.load(open(mine)), json.load(open(theirs))
+    schema = json.load(open(f"{gdbtest.ROOT}/docs/snapshot.schema.json"))
+    jsonschema.Draft4Validator(schema).validate(a)
+    assert a["producer"]["name"] == "goroscope-gdb"
+    assert a["world"]["main_goid"] == r["world"]["main_goid"] == 1
+    assert a["world"]["workers"] == r["world"]["workers"]
+    ga = {g["goid"]: g for g in a["goroutines"]}
+    gr = {g["goid"]: g for g in r["goroutines"]}
+    assert sorted(ga) == sorted(gr)
+    for goid, x in gr.items():
+        y = ga[goid]
+        for k in ("status", "wait_reason", "parent", "name", "labels", "stack", "waiting_on",
+                  "worker"):
+            assert y[k] == x[k], (goid, k, y[k], x[k])
+        assert (y["start"] or {}).get("pc") == (x["start"] or {}).get("pc"), goid
+        for k in ("pc", "goroutine", "line"):
+            assert (y["created_by"] or {}).get(k) == (x["created_by"] or {}).get(k), (goid, k)
+        if x["status"] == "waiting":  # the same return addresses, frame by frame
+            pcs = lambda g: [f["pc"] for f in g["frames"]]  # noqa: E731
+            dedup = lambda p: [v for i, v in enumerate(p) if i == 0 or p[i - 1] != v]  # noqa: E731
+            assert dedup(pcs(y)) == dedup(pcs(x)), goid
+    oa = {(o["addr"], o["kind"]): o for o in a["objects"]}
+    orr = {(o["addr"], o["kind"]): o for o in r["objects"]}
+    assert oa == orr
+    ma = {m["name"]: m for m in a["maps"]}
+    mr = {m["name"]: m for m in r["maps"]}
+    assert ma == mr
+
+
+def test_view_and_auto_push_reach_a_listening_viewer():
+    import json
+    import os
+    import socket
+    import threading
+
+    b = gdbtest.fixture("blocked")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "view.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(8)
+        srv.settimeout(60)
+        got = []
+
+        def serve():
+            try:
+                while len(got) < 2:
+                    c, _ = srv.accept()
+                    with c, c.makefile("rb") as f:
+                        got.append(f.readline())
+            except OSError:
+                pass
+
+        th = threading.Thread(target=serve, daemon=True)
+        th.start()
+        res, out = gdbtest.session(b, [
+            ("view", f"goroscope view unix:{path}"),
+            ("set", f"set goroscope viewer unix:{path}"),
+            ("auto", "set goroscope auto-push on"),
+            ("show", "show goroscope auto-push"),
+            ("next", "next"),
+            ("noview", f"goroscope view unix:{d}/none.sock"),
+        ])
+        th.join(30)
+        srv.close()
+    assert res["view"].strip() == f"snapshot pushed to unix:{path}", out[-2000:]
+    assert res["show"].strip() == "goroscope auto-push is on."
+    assert len(got) == 2, out[-2000:]  # `goroscope view`, then the stop after `next`
+    for line in got:
+        doc = json.loads(line)
+        assert doc["format"] == "goroscope-snapshot" and len(doc["goroutines"]) == 8
+    assert res["noview"].strip().startswith(f"goroscope: no viewer listening on unix:{d}/none.sock")
