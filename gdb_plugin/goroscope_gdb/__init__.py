@@ -15,11 +15,12 @@ def register():
     if _registered:
         return
     _registered = True
-    from . import commands, printers, settings, state, unwinder
+    from . import commands, printers, settings, state, unwinder, watch
 
     state.install()
     settings.install()
     unwinder.install()
     printers.install()
     commands.install()
+    watch.install()
     gdb.goroscope_loaded = True

@@ -368,8 +368,57 @@ class GomapFind(gdb.Command):
                       f"{sl.key_addr:#x}, elem at {sl.elem_addr:#x}\n")
 
 
+class GomapWatch(gdb.Command):
+    """gomap watch EXPR [--grow] [--evacuated] [--writing] [--key KEY]: hardware watchpoints.
+
+  --grow       stop when growth starts (hmap.buckets changes)
+  --evacuated  stop when evacuation ends (hmap.oldbuckets becomes null)
+  --writing    stop when hashWriting is set: the goroutine doing it, and the one
+               already holding it if any (a concurrent write)
+  --key KEY    stop when KEY's value is written, KEY is deleted, or evacuation
+               moves it (the watch then re-arms itself on its new slot)
+gomap watch --list | --clear: the active map watches. Uses the CPU's debug
+registers (4 on x86-64); refuses with a clear message when they would run out."""
+
+    def __init__(self):
+        super().__init__("gomap watch", gdb.COMMAND_BREAKPOINTS)
+
+    @guard
+    def invoke(self, arg, from_tty):
+        from . import watch
+
+        argv = gdb.string_to_argv(arg)
+        if argv == ["--list"]:
+            for ln in watch.listing() or ["no map watches"]:
+                gdb.write(ln + "\n")
+            return
+        if argv == ["--clear"]:
+            gdb.write(f"{watch.clear()} map watchpoint(s) deleted\n")
+            return
+        flags = {"--grow": False, "--evacuated": False, "--writing": False}
+        key, expr, i = None, [], 0
+        while i < len(argv):
+            a = argv[i]
+            if a in flags:
+                flags[a] = True
+            elif a == "--key" and i + 1 < len(argv):
+                key = argv[i + 1]
+                i += 1
+            else:
+                expr.append(a)
+            i += 1
+        if not expr:
+            raise GoroscopeError("usage: gomap watch EXPR [--grow] [--evacuated] [--writing] "
+                                 "[--key KEY]")
+        made = watch.arm(object_address(" ".join(expr)), flags["--grow"], flags["--evacuated"],
+                         flags["--writing"], key)
+        for w in made:
+            gdb.write(f"gomap watch {w.what}: hardware watchpoint {w.number}\n")
+
+
 def install_gomap():
     Gomap()
+    GomapWatch()
     GomapInfo()
     GomapBuckets()
     GomapFind()

@@ -5,7 +5,10 @@ hash0, buckets, oldbuckets, nevacuate, extra, type, writer}; 2^B buckets of
 `maptype.bucketsize` bytes: 8 tophash bytes, 8 keys, 8 elems (pointers when
 indirect), an overflow pointer at `overflowoff`. While growing, `oldbuckets`
 holds 2^oldB buckets (oldB = B-1, or B for a same-size grow); old buckets
-below `nevacuate` (and any whose tophash[0] says evacuated) have moved.
+below `nevacuate` have moved, and so has any whose tophash[0] says so
+(Go's evacuated(b): the per-bucket mark is what counts; nevacuate is only
+progress, and is stale for a moment inside hashGrow, where a --grow
+watchpoint stops).
 
 Iteration (the printers' children) yields every live entry once: each live
 slot of the new array, plus each live slot of old buckets not yet
@@ -115,8 +118,6 @@ def header(rt, addr) -> Header:
     t = maptype(rt, h.type) if h.type else None
     hd = Header(addr, h.count, h.flags, h.B, h.noverflow, h.hash0, h.buckets, h.oldbuckets,
                 h.nevacuate, h.writer, t)
-    if hd.growing and hd.nevacuate > (1 << hd.oldB):
-        raise Corrupt("hmap", f"nevacuate={hd.nevacuate} > 2^oldB={1 << hd.oldB}")
     return hd
 
 
@@ -180,7 +181,7 @@ def entries(rt, h: Header, limit=None):
     if h.growing:
         for i in range(1 << h.oldB):
             first = h.oldbuckets + i * t.bucketsize
-            if i < h.nevacuate or evacuated(rt, rt.mem.read(first, 1)):
+            if evacuated(rt, rt.mem.read(first, 1)):
                 continue
             for sl in _slots(rt, t, h.oldbuckets, i, True):
                 yield sl
@@ -281,7 +282,7 @@ def find(rt, h: Header, text):
         ob = hv & ((1 << h.oldB) - 1)
         res["oldbucket"] = ob
         first = h.oldbuckets + ob * t.bucketsize
-        res["evacuated"] = ob < h.nevacuate or evacuated(rt, rt.mem.read(first, 1))
+        res["evacuated"] = evacuated(rt, rt.mem.read(first, 1))
     places = []
     if h.growing and not res["evacuated"]:
         places.append((h.oldbuckets, res["oldbucket"], True))
@@ -337,8 +338,8 @@ def info_lines(rt, h: Header) -> List[str]:
     if h.growing:
         on = 1 << h.oldB
         kind = "same-size grow" if h.same_size else "doubling"
-        out.append(f"  evacuation {h.nevacuate}/{on} old buckets ({100 * h.nevacuate // on}%), "
-                   f"{kind}")
+        nev = min(h.nevacuate, on)
+        out.append(f"  evacuation {nev}/{on} old buckets ({100 * nev // on}%), {kind}")
     if h.flags & L.const("flags.hashWriting"):
         k, ident = who_token(rt, h.writer)
         out.append(f"  writing    {k} {ident}" if k else "  writing    (unknown writer)")
@@ -418,7 +419,7 @@ def bucket_lines(rt, h: Header, old=False, first=0, last=None):
                 label = head if pos == 0 else f"  overflow {pos}"
                 mark = ""
                 if old and pos == 0:
-                    ev = i < h.nevacuate or evacuated(rt, raw)
+                    ev = evacuated(rt, raw)
                     mark = " evacuated" if ev else " not evacuated"
                 out.append(f"{label} @{b:#x}{mark}")
                 out.append("  tophash " + " ".join(tophash_name(rt, raw[s]) for s in range(cnt)))

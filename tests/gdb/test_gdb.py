@@ -12,6 +12,18 @@ import pytest
 
 import gdbtest
 
+def line_of(fixture, text):
+    """The 1-based line of the first line of fixtures/FIXTURE.cpp containing text."""
+    with open(f"{gdbtest.ROOT}/tests/gdb/fixtures/{fixture}.cpp") as f:
+        for n, ln in enumerate(f, 1):
+            if text in ln:
+                return n
+    raise AssertionError(f"{text!r} not in {fixture}.cpp")
+
+
+RECV = line_of("blocked", "jobs.recv();")
+SEND = line_of("deadlock", "result.send(42);")
+
 SETW = ("python import gdb, goroscope_gdb.state as s; rt = s.runtime(); "
         "gdb.set_convenience_variable('w', min(g.goid for a, g in rt.all_g() "
         "if rt.reason_name(g.waitreason) == 'chan receive' and g.atomicstatus == rt.waiting))")
@@ -98,7 +110,7 @@ def test_goroutines_lists_every_goroutine_with_location_and_wait(t):
     assert got == sorted(["chan receive"] * 3 + ["sync.Mutex.Lock", "select",
                                                  "sync.WaitGroup.Wait", "sleep"]), t["goroutines"]
     assert sum(1 for m in gs if m.group(6) == "worker" and m.group(4).endswith("blocked.cpp")
-               and m.group(5) == "22") == 3
+               and m.group(5) == str(RECV)) == 3
     assert all(re.search(r" [\d.]+(ms|s)\]$", m.group(8)) for m in gs if m.group(2) != "1"), \
         "every waiting goroutine shows how long it has waited"
     assert "lambda" in " ".join(tail)
@@ -120,7 +132,7 @@ def test_labels_filter(t):
 
 def test_groups(t):
     s = t["group"]
-    assert re.search(r"^\S+blocked\.cpp:22 worker \(0x[0-9a-f]+\)\n(\t  Goroutine .*\n){3}\tTotal: 3$",
+    assert re.search(rf"^\S+blocked\.cpp:{RECV} worker \(0x[0-9a-f]+\)\n(\t  Goroutine .*\n){{3}}\tTotal: 3$",
                      s, re.M), s
     g = t["grouplabel"]
     assert re.search(r"^role=\n(\t. Goroutine .*\n){5}\tTotal: 7$", g, re.M), g
@@ -159,12 +171,13 @@ def test_errors_are_one_line(t):
 def test_goroutine_selects_a_parked_goroutine_through_the_unwinder(t):
     bt = t["gbt"]
     assert re.search(r"#\d+ .*goro::detail::gopark", bt), bt
-    assert re.search(r"#\d+ +(0x[0-9a-f]+ in )?worker \(jobs=.*\) at \S+blocked\.cpp:22", bt), bt
+    assert re.search(rf"#\d+ +(0x[0-9a-f]+ in )?worker \(jobs=.*\) at \S+blocked\.cpp:{RECV}", bt), bt
     assert "goro_goexit_entry" in bt
     assert t["gsel"].startswith("[Switching to goroutine ")
     assert "worker" in t["gframe"]
     assert re.search(r"^jobs = ", t["gargs"], re.M) and re.search(r"^done = ", t["gargs"], re.M)
-    assert re.match(r"\* Goroutine \d+ - User: \S+blocked\.cpp:22 worker", t["gshow"]), t["gshow"]
+    assert re.match(rf"\* Goroutine \d+ - User: \S+blocked\.cpp:{RECV} worker", t["gshow"]), \
+        t["gshow"]
     assert "cleared" in t["gclear"]
     assert "ready" in t["gmain"]
 
@@ -236,7 +249,7 @@ def test_deadlocks_prints_the_lock_cycle_and_the_leak(dl):
     assert re.search(r"^1 goroutine that no other goroutine can wake:\n"
                      r"goroutine \d+ \[chan send\]: chan 0x[0-9a-f]+: no other goroutine "
                      r"references it$", s, re.M), s
-    assert re.search(r"^\tgoroutine \d+ \[chan send\]:\n\tmain::.*\(\.\.\.\)\n\t\t\S+deadlock\.cpp:36$",
+    assert re.search(rf"^\tgoroutine \d+ \[chan send\]:\n\tmain::.*\(\.\.\.\)\n\t\t\S+deadlock\.cpp:{SEND}$",
                      s, re.M), s
     assert s.count("created by ") == 3
     assert "chan receive" not in s  # main holds `wake`: that goroutine can still be woken
@@ -348,3 +361,36 @@ def test_view_and_auto_push_reach_a_listening_viewer():
         doc = json.loads(line)
         assert doc["format"] == "goroscope-snapshot" and len(doc["goroutines"]) == 8
     assert res["noview"].strip().startswith(f"goroscope: no viewer listening on unix:{d}/none.sock")
+
+
+def test_gomap_watch_grow_evacuated_writing_and_key():
+    b = gdbtest.fixture("grow")
+    res, out = gdbtest.session(b, [
+        ("arm", "gomap watch m --grow --evacuated"),
+        ("c1", "continue"), ("c2", "continue"), ("info", "gomap info m"),
+        ("clear", "gomap watch --clear"),
+        ("key", "gomap watch m --key 5"),
+        ("k1", "continue"), ("k2", "continue"), ("k3", "continue"), ("k4", "continue"),
+        ("clear2", "gomap watch --clear"),
+        ("writing", "gomap watch m --writing"),
+        ("w1", "continue"),
+        ("toomany", "gomap watch m --grow --evacuated --key 3"),
+        ("list", "gomap watch --list"),
+    ])
+    assert "gomap watch --grow: hardware watchpoint" in res["arm"], out[-3000:]
+    assert re.search(r"gomap watch --grow: growth started \(B 0 -> 1\): buckets 0x[0-9a-f]+, "
+                     r"oldbuckets 0x[0-9a-f]+ \(1 to evacuate\), count 8", res["c1"]), res["c1"]
+    assert re.search(r"gomap watch --evacuated: evacuation done: oldbuckets 0x[0-9a-f]+ "
+                     r"released; B=1 \(2 buckets\)", res["c2"]), res["c2"]
+    assert "oldbuckets 0x0 (not growing)" in res["info"]
+    assert res["clear"].strip() == "2 map watchpoint(s) deleted"
+    moves = res["k1"] + res["k2"] + res["k3"] + res["k4"]
+    hops = re.findall(r"gomap watch --key 5: evacuation \([XY]\) moves it from old bucket "
+                      r"(\d+) slot \d to bucket (\d+) slot \d; watch re-armed there", moves)
+    assert len(hops) >= 3, moves  # it follows the key through successive growths
+    for (a, b), (c, _) in zip(hops, hops[1:]):
+        assert b == c, hops  # each hop starts in the bucket where the last one landed
+    assert re.search(r"gomap watch --writing: goroutine 1 sets hashWriting", res["w1"]), res["w1"]
+    assert re.match(r"goroscope: gomap watch needs 4 hardware watchpoint\(s\) and 1 is in use: "
+                    r"x86-64 has 4 debug registers", res["toomany"].strip()), res["toomany"]
+    assert "gomap watch --writing on map 0x" in res["list"]
