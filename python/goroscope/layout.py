@@ -16,12 +16,13 @@ contract, never a guessed offset.
 import struct
 from collections import namedtuple
 
-from .errors import GoroscopeError
+from .errors import Corrupt, GoroscopeError
 
 MAGIC = b"goroscope-abi"
 VERSION = 1
 SYMBOL = "goroscope_layout"
 TYPE, FIELD, CONST, ENUM, GLOBAL = 1, 2, 3, 4, 5
+MAX_SIZE = 1 << 20  # bytes: no goro type or field offset comes near
 _HEADER = struct.Struct("<16s4I")
 _ENTRY = struct.Struct("<48sIIQ")
 _FMT = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "i8": "b", "i16": "h", "i32": "i",
@@ -67,7 +68,12 @@ class Layout:
         entries = {}
         for i in range(count):
             name, kind, size, value = _ENTRY.unpack_from(raw, i * esize)
-            entries[name.split(b"\0", 1)[0].decode("utf-8", "replace")] = (kind, size, value)
+            key = name.split(b"\0", 1)[0].decode("utf-8", "replace")
+            # Types and fields are small: anything else is a damaged descriptor
+            # (a core's memory), and would make every Record absurd.
+            if kind in (TYPE, FIELD) and (size > MAX_SIZE or (kind == FIELD and value > MAX_SIZE)):
+                raise Corrupt("goroscope_layout", f"{key}: size {size} offset {value}")
+            entries[key] = (kind, size, value)
         return cls(entries)
 
     def has(self, name):
@@ -140,6 +146,9 @@ class Layout:
             pos = off + size
             names.append(name)
         total = self.size(typename) if self.has(typename) else pos
+        if pos > total:
+            raise Corrupt("goroscope_layout", f"{typename}: fields end at {pos}, beyond its "
+                                              f"size {total}")
         if total > pos:
             fmt += f"{total - pos}x"
         return Record(typename, names, struct.Struct(fmt), max(total, pos))

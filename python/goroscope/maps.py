@@ -84,7 +84,7 @@ class Header:
 
     @property
     def oldB(self):
-        return self.B if self.same_size else self.B - 1
+        return self.B if self.same_size else max(self.B - 1, 0)
 
     def flag_names(self):
         return [n for i, n in enumerate(FLAG_NAMES) if self.flags & (1 << i)]
@@ -115,6 +115,8 @@ def header(rt, addr) -> Header:
         raise Corrupt("hmap", f"count={h.count} with B={h.B}")
     if h.count and not h.buckets:
         raise Corrupt("hmap", f"count={h.count} but no buckets")
+    if h.oldbuckets and h.B == 0 and not h.flags & 8:
+        raise Corrupt("hmap", "growing with B=0")
     t = maptype(rt, h.type) if h.type else None
     hd = Header(addr, h.count, h.flags, h.B, h.noverflow, h.hash0, h.buckets, h.oldbuckets,
                 h.nevacuate, h.writer, t)

@@ -82,6 +82,8 @@ class Runtime:
 
     def field(self, base, name, signed=False):
         off, size = self.L.off(name), self.L.fsize(name)
+        if not 1 <= size <= 8:
+            raise Corrupt("goroscope_layout", f"{name}: a {size}-byte integer")
         return (self.i if signed else self.u)(base + off, size)
 
     def cstring(self, addr, limit=256):

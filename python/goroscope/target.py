@@ -137,20 +137,29 @@ class ImageTarget(Target):
 
     def __init__(self, regions: Dict[int, bytes], symbols: Dict[str, int] = None,
                  threads: List[Thread] = None, frames: Dict[int, List[Frame]] = None,
-                 selected: Optional[int] = None):
+                 selected: Optional[int] = None, now: Optional[int] = None):
         self.regions = sorted(regions.items())
+        self._bases = [b for b, _ in self.regions]
         self.symbols = symbols or {}
         self._threads = threads or []
         self.frames = frames or {}
         self.selected = selected
+        self.now = now
         self.reads = 0
 
     def read(self, addr, size):
+        import bisect
+
         self.reads += 1
-        for base, data in self.regions:
-            if base <= addr and addr + size <= base + len(data):
+        i = bisect.bisect_right(self._bases, addr) - 1
+        if i >= 0:
+            base, data = self.regions[i]
+            if addr + size <= base + len(data):
                 return data[addr - base:addr - base + size]
         raise MemoryReadError(addr, size)
+
+    def now_ns(self):
+        return self.now
 
     def symbol_address(self, name):
         return self.symbols.get(name)
@@ -163,3 +172,63 @@ class ImageTarget(Target):
 
     def symbolize(self, pc):
         return list(self.frames.get(pc, []))
+
+
+class RecordingTarget(Target):
+    """Wraps a Target and records everything read through it (tests/python:
+    the recorded image replays through ImageTarget, with no debugger)."""
+
+    def __init__(self, inner: Target):
+        self.inner = inner
+        self.reads = {}  # addr -> bytes (longest read at that address)
+        self.symbols = {}
+        self.frames = {}
+        self._threads = None
+
+    def read(self, addr, size):
+        data = self.inner.read(addr, size)
+        if len(data) > len(self.reads.get(addr, b"")):
+            self.reads[addr] = data
+        return data
+
+    def symbol_address(self, name):
+        a = self.inner.symbol_address(name)
+        self.symbols[name] = a
+        return a
+
+    def threads(self):
+        if self._threads is None:
+            self._threads = self.inner.threads()
+        return self._threads
+
+    def selected_thread(self):
+        return self.inner.selected_thread()
+
+    def symbolize(self, pc):
+        fs = self.inner.symbolize(pc)
+        self.frames[pc] = fs
+        return fs
+
+    def now_ns(self):
+        if not hasattr(self, "_now"):
+            self._now = self.inner.now_ns()  # frozen: a recording is one instant
+        return self._now
+
+    def core_time_ns(self):
+        return self.inner.core_time_ns()
+
+    def regions(self):
+        """The recorded reads merged into disjoint regions {addr: bytes}."""
+        out = []
+        for a in sorted(self.reads):
+            d = self.reads[a]
+            if out and a <= out[-1][0] + len(out[-1][1]):
+                base, buf = out[-1]
+                end = max(base + len(buf), a + len(d))
+                merged = bytearray(end - base)
+                merged[:len(buf)] = buf
+                merged[a - base:a - base + len(d)] = d
+                out[-1] = (base, bytes(merged))
+            else:
+                out.append((a, d))
+        return dict(out)
