@@ -84,6 +84,10 @@ def find_go():
     return None
 
 
+def which(cmd):
+    return shutil.which(cmd)
+
+
 def go_version(go):
     if not go:
         return None

@@ -110,8 +110,14 @@ A line: `* Goroutine 6 - User: ./main.cpp:11 worker (0x4b8465) [chan receive 2.5
                 gdb.write(gcmd.line(rt, sym, v, o) + "\n")
                 run_in(rt, v.goid, o.exec_cmd)
             return
+        buf = []
         for ln in gcmd.render(rt, sym, views, o):
-            gdb.write(ln + "\n")
+            buf.append(ln)
+            if len(buf) >= 512:  # (one gdb.write per line costs 1 us each; the pager still pages)
+                gdb.write("\n".join(buf) + "\n")
+                buf.clear()
+        if buf:
+            gdb.write("\n".join(buf) + "\n")
 
 
 def goroutine_regs(rt, goid):
@@ -236,25 +242,28 @@ written, so this works on core files and remote targets too."""
 
 
 def object_address(expr, kind="map"):
-    """The address of the goro object EXPR names: an expression, or a debug name."""
+    """The address of the goro object EXPR names: an expression of a goro type
+    (or a pointer to one), else the name given with goro::debug::name."""
     rt = state.runtime()
+    err = None
     try:
         v = gdb.parse_and_eval(expr)
+        t = v.type.strip_typedefs()
+        if t.code == gdb.TYPE_CODE_PTR and str(t.target().strip_typedefs()).startswith("goro::"):
+            if int(v) == 0:
+                raise GoroscopeError(f"{expr} is a null pointer")
+            return int(v)
+        if t.code == gdb.TYPE_CODE_INT:
+            return int(v)
+        if str(t).startswith("goro::") and v.address is not None:
+            return int(v.address)
+        err = f"{expr} is a {t}, not a goro {kind}"
     except gdb.error as e:
-        named = rt.find_named(expr)
-        if named is not None and (named["kind"] == kind or kind is None):
-            return named["addr"]
-        raise GoroscopeError(f"{e} (and no {kind} is named '{expr}')") from None
-    t = v.type.strip_typedefs()
-    if t.code == gdb.TYPE_CODE_PTR:
-        if int(v) == 0:
-            raise GoroscopeError(f"{expr} is a null pointer")
-        v = v.dereference()
-    elif t.code == gdb.TYPE_CODE_INT:
-        return int(v)
-    if v.address is None:
-        raise GoroscopeError(f"{expr} is not an object in memory")
-    return int(v.address)
+        err = str(e)
+    named = rt.find_named(expr)
+    if named is not None and (kind is None or named["kind"] == kind):
+        return named["addr"]
+    raise GoroscopeError(f"{err} (and no {kind} is named '{expr}')")
 
 
 class Gomap(gdb.Command):

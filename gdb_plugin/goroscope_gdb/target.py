@@ -26,18 +26,23 @@ class GdbTarget(Target):
     def __init__(self):
         self._gen = 0
         self._symbols = {}
+        self._inf = None
         self._lines = {}  # symtab file -> sorted (pc, line) rows
 
     def generation_bump(self):
         self._gen += 1
         self._symbols = {}
+        self._inf = None
 
     def generation(self):
         return self._gen
 
     def read(self, addr, size):
+        inf = self._inf
+        if inf is None or not inf.is_valid():
+            inf = self._inf = gdb.selected_inferior()
         try:
-            return bytes(gdb.selected_inferior().read_memory(addr, size))
+            return bytes(inf.read_memory(addr, size))
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
             raise MemoryReadError(addr, size) from None
 

@@ -54,7 +54,7 @@ class Graph:
 def build(rt, views) -> Graph:
     gs, objs = {}, {}
     for v in views:
-        n = Node(v.goid, v.status, v.reason, sp=v.regs.get("sp", 0), lo=v.stack_lo, hi=v.stack_hi)
+        n = Node(v.goid, v.status, v.reason, sp=v.sp, lo=v.stack_lo, hi=v.stack_hi)
         if v.status == "waiting":
             try:
                 n.waits = rt.waits_of(v.addr, rt.g_at(v.addr))

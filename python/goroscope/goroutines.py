@@ -18,6 +18,7 @@ This module is pure: it parses arguments and renders GView records that
 -chan and runs -exec's command.
 """
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -116,7 +117,7 @@ def parse_args(argv: List[str]) -> Options:
     return o
 
 
-@dataclass
+@dataclass(slots=True)
 class GView:
     """One goroutine as the commands see it."""
 
@@ -132,7 +133,9 @@ class GView:
     parent: int
     name: str
     labels_ptr: int
-    regs: Dict[str, int]  # sp, pc, bp (+ rbx, r12..r15 when parked)
+    pc: int  # registers to unwind from: saved (parked) or its thread's (running)
+    sp: int
+    bp: int
     stack_lo: int
     stack_hi: int
     parked: bool = True  # regs saved by a switch: even the first pc is a return address
@@ -144,41 +147,57 @@ def collect(rt, now_ns=None, progress=None) -> List[GView]:
     """Every live goroutine, ordered by goid.
 
     now_ns: the target's monotonic now (None: a core; durations are then
-    relative to the newest timestamp the core holds).
+    relative to the core's time, see Runtime.now_ns).
     """
     workers = {w["curg"]: w for w in rt.workers() if w["curg"]}
     tid_regs = {}
-    try:
-        for t in rt.target.threads():
-            tid_regs[t.tid] = t.regs
-    except Exception:  # noqa: BLE001 - threads unknown: no running stacks
-        pass
+    if workers:
+        try:
+            for t in rt.target.threads():
+                tid_regs[t.tid] = t.regs
+        except Exception:  # noqa: BLE001 - threads unknown: no running stacks
+            pass
     selected = rt.target.selected_thread()
     out = []
     newest = 0
     t0 = time.monotonic()
-    for n, (addr, g) in enumerate(rt.all_g()):
-        if progress and n % 10000 == 0 and time.monotonic() - t0 > 1:
+    running, waiting = rt.running, rt.waiting
+    reasons, statuses = rt.reason_names, rt.status_names
+    ix = rt.Grec.index
+    (I_GOID, I_ST, I_WR, I_WS, I_GOPC, I_START, I_PARENT, I_NAME, I_LABELS, I_CT, I_PC, I_SP,
+     I_BP, I_LO, I_HI) = (ix[k] for k in (
+         "goid", "atomicstatus", "waitreason", "waitsince", "gopc", "startpc", "parentGoid",
+         "name", "labels", "createtime", "sched_pc", "sched_sp", "sched_bp", "stack_lo",
+         "stack_hi"))
+    # Values many goroutines share (saved pc, creation site, start function,
+    # parent) are interned: one int object instead of 100k (bench/gdb: the
+    # listing's memory).
+    intern = {}.setdefault
+    for n, (addr, g) in enumerate(rt.all_g_raw()):
+        if progress and n % 10000 == 0 and n and time.monotonic() - t0 > 1:
             progress(n)
-        st = rt.status_name(g.atomicstatus)
-        w = workers.get(addr) if g.atomicstatus == rt.running else None
-        tid = w["procid"] if w else 0
-        if tid and tid in tid_regs:
-            r = tid_regs[tid]
-            regs = {"pc": r.get("rip", 0), "sp": r.get("rsp", 0), "bp": r.get("rbp", 0)}
-        elif g.atomicstatus != rt.running:
-            regs = {"pc": g.sched_pc, "sp": g.sched_sp, "bp": g.sched_bp, "rbx": g.sched_rbx,
-                    "r12": g.sched_r12, "r13": g.sched_r13, "r14": g.sched_r14,
-                    "r15": g.sched_r15}
+        st = g[I_ST]
+        if st == running:
+            w = workers.get(addr)
+            tid = w["procid"] if w else 0
+            r = tid_regs.get(tid, {})
+            pc, sp, bp = r.get("rip", 0), r.get("rsp", 0), r.get("rbp", 0)
         else:
-            regs = {}
-        waiting = g.atomicstatus == rt.waiting
-        newest = max(newest, g.waitsince if waiting else 0, g.createtime)
-        out.append(GView(g.goid, addr, st, rt.reason_name(g.waitreason) if waiting else "",
-                         g.waitsince if waiting and g.waitsince else None, tid,
-                         bool(tid) and tid == selected, g.gopc, g.startpc, g.parentGoid,
-                         rt.gname(g), g.labels, regs, g.stack_lo, g.stack_hi,
-                         parked=g.atomicstatus != rt.running))
+            tid = 0
+            pc, sp, bp = intern(g[I_PC], g[I_PC]), g[I_SP], g[I_BP]
+        w8 = st == waiting
+        ws = g[I_WS]
+        if w8 and ws > newest:
+            newest = ws
+        if g[I_CT] > newest:
+            newest = g[I_CT]
+        nm = g[I_NAME]
+        out.append(GView(g[I_GOID], addr, statuses.get(st) or f"status{st}",
+                         reasons.get(g[I_WR], "") if w8 else "", ws if w8 and ws else None,
+                         tid, bool(tid) and tid == selected, intern(g[I_GOPC], g[I_GOPC]),
+                         intern(g[I_START], g[I_START]), intern(g[I_PARENT], g[I_PARENT]),
+                         nm.split(b"\0", 1)[0].decode("utf-8", "replace") if nm[0] else "",
+                         g[I_LABELS], pc, sp, bp, g[I_LO], g[I_HI], st != running))
     now = now_ns if now_ns is not None else rt.now_ns(newest)
     for v in out:
         if v.waited_ns is not None:
@@ -189,10 +208,17 @@ def collect(rt, now_ns=None, progress=None) -> List[GView]:
 
 def pcs_of(rt, v: GView) -> List[int]:
     if v.pcs is None:
-        r = v.regs
-        v.pcs = stacks.walk(rt.target.read, r.get("pc", 0), r.get("sp", 0), r.get("bp", 0),
-                            v.stack_lo, v.stack_hi) if r else []
+        v.pcs = list(pcs_iter(rt, v))
     return v.pcs
+
+
+def pcs_iter(rt, v: GView):
+    """The return addresses lazily (the user location needs only the first few)."""
+    if v.pcs is not None:
+        return iter(v.pcs)
+    if not v.sp:
+        return iter(())
+    return stacks.walk_iter(rt.target.read, v.pc, v.sp, v.bp, v.stack_lo, v.stack_hi)
 
 
 def labels_of(rt, v: GView) -> Dict[str, str]:
@@ -206,6 +232,13 @@ def location(rt, sym, v: GView, which: str) -> Frame:
         return sym.frames(v.gopc, True)[-1] if v.gopc else Frame("", "", 0, 0)
     if which == "startloc":
         return sym.frames(v.startpc, False)[-1] if v.startpc else Frame("", "", 0, 0)
+    if which == "userloc":
+        if v.pcs is not None:
+            return sym.user_frame(v.pcs, v.parked)[0]
+        if not v.sp:
+            return Frame("", "", 0, 0)
+        return stacks.user_location(sym, rt.target.read, v.pc, v.sp, v.bp, v.stack_lo,
+                                    v.stack_hi, v.parked)
     pcs = pcs_of(rt, v)
     if not pcs:
         return Frame("", "", 0, 0)
@@ -215,8 +248,13 @@ def location(rt, sym, v: GView, which: str) -> Frame:
 
 
 def format_location(f: Frame) -> str:
-    fn = stacks.elide_params(f.function) if f.function else "?"
-    return f"{stacks.short_path(f.file)}:{f.line} {fn} ({f.pc:#x})"
+    return _format_location(f.file, f.line, f.function, f.pc)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _format_location(file, line, function, pc):
+    fn = stacks.elide_params(function) if function else "?"
+    return f"{stacks.short_path(file)}:{line} {fn} ({pc:#x})"
 
 
 def duration(ns: int) -> str:
@@ -225,7 +263,12 @@ def duration(ns: int) -> str:
         return f"{ns}ns"
     if ns < 1_000_000:
         return f"{ns / 1000:g}µs"
-    ns = (ns + 500_000) // 1_000_000 * 1_000_000
+    return _duration_ms((ns + 500_000) // 1_000_000)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _duration_ms(ms: int) -> str:
+    ns = ms * 1_000_000
     if ns < 1_000_000_000:
         return f"{ns // 1_000_000}ms"
     h, rem = divmod(ns, 3600 * 10**9)
@@ -311,6 +354,8 @@ def labels_line(rt, v: GView, indent="\t") -> Optional[str]:
 
 def select(rt, sym, views: List[GView], o: Options, chan_addr: Optional[int] = None):
     """The goroutines the filters (and -chan) keep."""
+    if chan_addr is None and not o.filters:
+        return list(views)
     keep = []
     for v in views:
         try:
@@ -347,9 +392,41 @@ def render(rt, sym, views: List[GView], o: Options):
                 yield from entry(rt, sym, v, o, "\t")
             yield f"\tTotal: {len(members)}"
         return
-    for v in views:
-        yield from entry(rt, sym, v, o, "")
+    if o.loc == "userloc" and not o.labels and not o.depth:
+        yield from plain_lines(rt, sym, views)
+    else:
+        for v in views:
+            yield from entry(rt, sym, v, o, "")
     yield f"[{len(views)} goroutines]"
+
+
+def plain_lines(rt, sym, views):
+    """`line` for the default listing, flattened: the 100k-goroutine hot path."""
+    read = rt.target.read
+    user_location = stacks.user_location
+    empty = Frame("", "", 0, 0)
+    for v in views:
+        try:
+            if v.pcs is not None:
+                f = sym.user_frame(v.pcs, v.parked)[0]
+            elif v.sp:
+                f = user_location(sym, read, v.pc, v.sp, v.bp, v.stack_lo, v.stack_hi, v.parked)
+            else:
+                f = empty
+            s = (f"{'*' if v.current else ' '} Goroutine {v.goid} - User: "
+                 f"{_format_location(f.file, f.line, f.function, f.pc)}")
+            if v.thread:
+                s += f" (thread {v.thread})"
+            if v.reason:
+                s += (f" [{v.reason} {duration(v.waited_ns)}]" if v.waited_ns is not None
+                      else f" [{v.reason}]")
+            elif v.status != "running" and v.status != "waiting":
+                s += f" [{v.status}]"
+            yield s
+        except Corrupt as e:
+            yield f"  Goroutine {v.goid} - {e.render()}"
+        except MemoryReadError as e:
+            yield f"  Goroutine {v.goid} - <unreadable: {e}>"
 
 
 def entry(rt, sym, v: GView, o: Options, indent: str):

@@ -39,6 +39,7 @@ class Record:
         self.tuple = namedtuple(typename.replace(".", "_"), names)
         self.struct = st
         self.size = size  # bytes unpacked (may be less than sizeof the type)
+        self.index = {n: i for i, n in enumerate(names)}
 
     def unpack(self, buf, off=0):
         return self.tuple._make(self.struct.unpack_from(buf, off))

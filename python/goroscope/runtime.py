@@ -145,7 +145,13 @@ class Runtime:
     # ---- goroutines -------------------------------------------------------
 
     def all_g(self, include_dead=False):
-        """Every G record as (address, decoded tuple), chunk by chunk."""
+        """Every G record as (address, decoded namedtuple), chunk by chunk."""
+        make = self.Grec.tuple._make
+        for addr, t in self.all_g_raw(include_dead):
+            yield addr, make(t)
+
+    def all_g_raw(self, include_dead=False):
+        """all_g with plain tuples (fields at self.Grec.index[name]): the fast path."""
         chunks, n = self.sched_field("allgchunks"), self.sched_field("nallgchunks")
         if not chunks or n == 0:
             return
@@ -162,11 +168,13 @@ class Runtime:
                 raw = self.target.read(base, stride * self.chunk)
             except MemoryReadError:
                 continue
-            rec = self.Grec
-            for k in range(self.chunk):
-                g = rec.unpack(raw, k * stride)
-                if include_dead or (g.goid and g.atomicstatus not in (self.dead, self.idle)):
-                    yield base + k * stride, g
+            if len(raw) != stride * self.chunk:
+                continue
+            gi, si = self.Grec.index["goid"], self.Grec.index["atomicstatus"]
+            dead, idle = self.dead, self.idle
+            for k, t in enumerate(self.Grec.struct.iter_unpack(raw)):
+                if include_dead or (t[gi] and t[si] != dead and t[si] != idle):
+                    yield base + k * stride, t
 
     def g_at(self, addr):
         return self.Grec.unpack(self.mem.read(addr, self.Grec.size))

@@ -14,6 +14,7 @@ cached per address, and classified as runtime or user frames by the same
 rule as the runtime's own dumps (traceback.cpp: is_runtime_frame).
 """
 
+import functools
 import os
 
 from .errors import MemoryReadError
@@ -38,6 +39,7 @@ def is_runtime_frame(f: Frame) -> bool:
     return "/include/goro/" in f.file or "/include/c++/" in f.file
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def elide_params(s: str) -> str:
     """"ns::f<int>(int, char) const" -> "ns::f<int>" (the runtime's rule, without "(...)")."""
     depth, open_ = 0, -1
@@ -65,6 +67,7 @@ def elide_params(s: str) -> str:
     return s if open_ < 0 else s[:open_]
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def short_path(path: str) -> str:
     """Delve's ShortenFilePath: "./rel" for files under the working directory."""
     if not path:
@@ -81,6 +84,7 @@ class Symbolizer:
     def __init__(self, target):
         self.target = target
         self.cache = {}
+        self.user = {}
 
     def frames(self, pc: int, is_return=True):
         """Frames (innermost first) of a return address (looked up at pc-1) or an entry."""
@@ -96,51 +100,124 @@ class Symbolizer:
             for f in fs:
                 f.pc = pc
             self.cache[key] = fs
+            # The first user frame among these (None: all runtime), for user_frame.
+            self.user[key] = next((f for f in fs if f.function and not is_runtime_frame(f)),
+                                  None)
         return fs
 
     def user_frame(self, pcs, parked=True):
         """(frame, depth) of the first non-runtime frame, or the first frame.
 
         parked: pcs[0] is a saved return address too (a switched-out goroutine).
+        pcs may be an iterator: it is consumed only up to the user frame.
         """
         first = None
+        cache, user = self.cache, self.user
         for depth, pc in enumerate(pcs):
-            for f in self.frames(pc, depth > 0 or parked):
-                if first is None:
-                    first = (f, depth)
-                if f.function and not is_runtime_frame(f):
-                    return f, depth
+            ret = depth > 0 or parked
+            key = pc - 1 if ret and pc else pc
+            if key not in cache:
+                self.frames(pc, ret)
+            u = user[key]
+            if u is not None:
+                return u, depth
+            if first is None:
+                first = (cache[key][0], depth)
         return first if first else (Frame("", "", 0, 0), 0)
+
+
+def user_location(sym, read, pc, sp, bp, lo, hi, parked, window=1024):
+    """user_frame(walk_iter(...)) without the generator: the hot path of a
+    goroutine listing (one window read, the frame chain walked over 8-byte
+    words, one dict lookup per frame; bench/gdb)."""
+    cache, user = sym.cache, sym.user
+    first = None
+    depth = 0
+    if pc:
+        key = pc - 1 if parked else pc
+        if key not in cache:
+            sym.frames(pc, parked)
+        u = user[key]
+        if u is not None:
+            return u
+        first = cache[key][0]
+        depth = 1
+    if not (lo <= sp <= hi) or hi - lo > 1 << 36 or bp < lo or bp + 16 > hi or bp & 7:
+        return first or Frame("", "", 0, 0)
+    base = min(sp, bp) & ~7
+    end = min(hi, base + window)
+    try:
+        words = memoryview(read(base, end - base)).cast("Q")
+    except (MemoryReadError, TypeError):
+        return first or Frame("", "", 0, 0)
+    nwords = len(words)
+    while depth < MAX_FRAMES:
+        o = (bp - base) >> 3
+        if o + 1 >= nwords:
+            if bp + 16 > hi:
+                break
+            base = bp
+            end = min(hi, bp + WINDOW)
+            try:
+                words = memoryview(read(base, end - base)).cast("Q")
+            except (MemoryReadError, TypeError):
+                break
+            nwords = len(words)
+            o = 0
+        nxt, ret = words[o], words[o + 1]
+        if not ret:
+            break
+        key = ret - 1
+        if key not in cache:
+            sym.frames(ret, True)
+        u = user[key]
+        if u is not None:
+            return u
+        if first is None:
+            first = cache[key][0]
+        depth += 1
+        if nxt <= bp or nxt + 16 > hi or nxt & 7:
+            break
+        bp = nxt
+    return first or Frame("", "", 0, 0)
 
 
 def walk(read, pc, sp, bp, lo, hi, limit=MAX_FRAMES):
     """[pc, return addresses...] along the frame-pointer chain within [lo, hi)."""
-    pcs = [pc] if pc else []
+    return list(walk_iter(read, pc, sp, bp, lo, hi, limit))
+
+
+def walk_iter(read, pc, sp, bp, lo, hi, limit=MAX_FRAMES, window=1024):
+    """walk's addresses one by one, reading the stack in windows of `window`
+    bytes (most chains to the first user frame fit in the first one)."""
+    if pc:
+        yield pc
+    n = 1 if pc else 0
     if not (lo <= sp <= hi) or hi - lo > 1 << 36:
-        return pcs
+        return
     base = max(lo, min(sp, bp) if bp else sp) & ~7
-    end = min(hi, base + WINDOW)
+    end = min(hi, base + window)
     try:
         win = read(base, end - base) if end > base else b""
     except MemoryReadError:
-        return pcs
-    while len(pcs) < limit:
+        return
+    while n < limit:
         if bp < lo or bp + 16 > hi or bp & 7:
-            break
+            return
         if not (base <= bp and bp + 16 <= base + len(win)):
             base = bp
             end = min(hi, bp + WINDOW)
             try:
                 win = read(base, end - base)
             except MemoryReadError:
-                break
+                return
         o = bp - base
         nxt = int.from_bytes(win[o:o + 8], "little")
         ret = int.from_bytes(win[o + 8:o + 16], "little")
         if not ret:
-            break
-        pcs.append(ret)
+            return
+        yield ret
+        n += 1
         if nxt <= bp:
-            break
+            return
         bp = nxt
-    return pcs

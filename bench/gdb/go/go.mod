@@ -1,0 +1,3 @@
+module goroscope/bench/gdb
+
+go 1.19
