@@ -103,6 +103,11 @@ A line: `* Goroutine 6 - User: ./main.cpp:11 worker (0x4b8465) [chan receive 2.5
         o = gcmd.parse_args(gdb.string_to_argv(arg))
         rt = state.runtime()
         sym = state.symbolizer()
+        if o == gcmd.Options():  # the plain listing: one pass, no per-goroutine objects
+            sel = unwinder.selected()
+            write_lines(gcmd.fast_listing(rt, sym, rt.target.now_ns(),
+                                          sel.goid if sel else None, progress))
+            return
         chan = chan_address(o.chan) if o.chan else None
         views = gcmd.select(rt, sym, views_with_selection(rt), o, chan)
         if o.exec_cmd:
@@ -110,14 +115,19 @@ A line: `* Goroutine 6 - User: ./main.cpp:11 worker (0x4b8465) [chan receive 2.5
                 gdb.write(gcmd.line(rt, sym, v, o) + "\n")
                 run_in(rt, v.goid, o.exec_cmd)
             return
-        buf = []
-        for ln in gcmd.render(rt, sym, views, o):
-            buf.append(ln)
-            if len(buf) >= 512:  # (one gdb.write per line costs 1 us each; the pager still pages)
-                gdb.write("\n".join(buf) + "\n")
-                buf.clear()
-        if buf:
+        write_lines(gcmd.render(rt, sym, views, o))
+
+
+def write_lines(lines):
+    """gdb.write in batches of 512 lines (one call per line costs ~1 us; the pager still pages)."""
+    buf = []
+    for ln in lines:
+        buf.append(ln)
+        if len(buf) >= 512:
             gdb.write("\n".join(buf) + "\n")
+            buf.clear()
+    if buf:
+        gdb.write("\n".join(buf) + "\n")
 
 
 def goroutine_regs(rt, goid):

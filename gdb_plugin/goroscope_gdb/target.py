@@ -46,6 +46,12 @@ class GdbTarget(Target):
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
             raise MemoryReadError(addr, size) from None
 
+    def read_view(self, addr, size):
+        inf = self._inf
+        if inf is None:
+            inf = self._inf = gdb.selected_inferior()
+        return inf.read_memory(addr, size)  # a gdb.Membuf: no copy
+
     def symbol_address(self, name):
         if name in self._symbols:
             return self._symbols[name]

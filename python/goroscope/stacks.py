@@ -129,7 +129,7 @@ class Symbolizer:
 def user_location(sym, read, pc, sp, bp, lo, hi, parked, window=1024):
     """user_frame(walk_iter(...)) without the generator: the hot path of a
     goroutine listing (one window read, the frame chain walked over 8-byte
-    words, one dict lookup per frame; bench/gdb)."""
+    words, one dict lookup per frame; bench/gdb). read: Target.read_view."""
     cache, user = sym.cache, sym.user
     first = None
     depth = 0
@@ -148,7 +148,7 @@ def user_location(sym, read, pc, sp, bp, lo, hi, parked, window=1024):
     end = min(hi, base + window)
     try:
         words = memoryview(read(base, end - base)).cast("Q")
-    except (MemoryReadError, TypeError):
+    except Exception:  # noqa: BLE001 - read_view: unreadable memory, any debugger's error
         return first or Frame("", "", 0, 0)
     nwords = len(words)
     while depth < MAX_FRAMES:
@@ -160,7 +160,7 @@ def user_location(sym, read, pc, sp, bp, lo, hi, parked, window=1024):
             end = min(hi, bp + WINDOW)
             try:
                 words = memoryview(read(base, end - base)).cast("Q")
-            except (MemoryReadError, TypeError):
+            except Exception:  # noqa: BLE001 - as above
                 break
             nwords = len(words)
             o = 0

@@ -46,6 +46,11 @@ class Target:
         """size bytes at addr; raises MemoryReadError."""
         raise NotImplementedError
 
+    def read_view(self, addr: int, size: int):
+        """Like read, but may return any buffer-protocol object (no copy), and may
+        raise any exception when the memory is unreadable (hot paths catch all)."""
+        return self.read(addr, size)
+
     def symbol_address(self, name: str) -> Optional[int]:
         """Load address of a (minimal) symbol, or None."""
         raise NotImplementedError

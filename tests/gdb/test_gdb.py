@@ -58,6 +58,10 @@ BLOCKS = [
     ("pjobs", "print jobs"),
     ("pmu", "print mu"),
     ("pwg", "print wg"),
+    ("prw", "print rw"),
+    ("ponce", "print once"),
+    ("pcond", "print cond"),
+    ("psm", "print sm"),
     ("elements", "with print elements 4 -- print sessions"),
     ("info", "gomap info sessions"),
     ("infogrowing", "gomap info growing"),
@@ -192,6 +196,11 @@ def test_printers(t):
                     t["pjobs"]), t["pjobs"]
     assert re.match(r"\$\d+ = sync\.Mutex locked by goroutine 1, waiters \[\d+\]", t["pmu"])
     assert re.match(r"\$\d+ = sync\.WaitGroup counter=1 waiters=1 \[\d+\]", t["pwg"])
+    assert re.match(r"\$\d+ = sync\.RWMutex readers=2$", t["prw"].strip()), t["prw"]
+    assert re.match(r"\$\d+ = sync\.Once done$", t["ponce"].strip()), t["ponce"]
+    assert re.match(r"\$\d+ = sync\.Cond no waiters$", t["pcond"].strip()), t["pcond"]
+    assert re.match(r"\$\d+ = sync\.Map read=\d+ dirty=(nil|\d+) misses=\d+ amended=(true|false)$",
+                    t["psm"].strip()), t["psm"]
     # GDB counts a map's keys and values as elements: 4 elements = 2 entries.
     assert t["elements"].count("] = ") == 2 and "..." in t["elements"]
 

@@ -35,6 +35,8 @@ def exercise(target):
         return "\n".join(gcmd.render(rt, sym, views, gcmd.Options()))
 
     soft(out, "goroutines", listing)
+    soft(out, "goroutines (fast)", lambda: "\n".join(gcmd.fast_listing(rt, sym,
+                                                                         target.now_ns())))
     for flags in (["-t", "4"], ["-r"], ["-g"], ["-s"], ["-l"], ["-group", "userloc"],
                   ["-group", "label", "role"], ["-with", "label", "role=locker"],
                   ["-without", "running"]):

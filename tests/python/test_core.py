@@ -31,6 +31,7 @@ def test_replaying_an_image_prints_what_the_live_process_printed(name, monkeypat
 def test_blocked_image_decodes_as_expected():
     doc = imageutil.load("blocked")
     out = coreops.exercise(imageutil.target(doc))
+    assert out["goroutines (fast)"] == out["goroutines"]  # the one-pass listing: same text
     assert out["goroutines"].endswith("[8 goroutines]")
     assert "chan receive" in out["goroutines"] and "sync.Mutex.Lock" in out["goroutines"]
     assert "count      100" in out["map sessions"] and "entries 100" in out["map sessions"]
