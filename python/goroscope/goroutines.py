@@ -20,6 +20,7 @@ This module is pure: it parses arguments and renders GView records that
 
 import functools
 import operator
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -252,10 +253,14 @@ def format_location(f: Frame) -> str:
     return _format_location(f.file, f.line, f.function, f.pc)
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _format_location(file, line, function, pc):
+    return _format_location_in(os.getcwd(), file, line, function, pc)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _format_location_in(cwd, file, line, function, pc):
     fn = stacks.elide_params(function) if function else "?"
-    return f"{stacks.short_path(file)}:{line} {fn} ({pc:#x})"
+    return f"{stacks._short_path(cwd, file)}:{line} {fn} ({pc:#x})"
 
 
 def duration(ns: int) -> str:

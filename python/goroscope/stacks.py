@@ -67,12 +67,15 @@ def elide_params(s: str) -> str:
     return s if open_ < 0 else s[:open_]
 
 
-@functools.lru_cache(maxsize=1 << 14)
 def short_path(path: str) -> str:
     """Delve's ShortenFilePath: "./rel" for files under the working directory."""
+    return _short_path(os.getcwd(), path)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _short_path(cwd: str, path: str) -> str:
     if not path:
         return "?"
-    cwd = os.getcwd()
     if path.startswith(cwd + "/"):
         return "./" + path[len(cwd) + 1:]
     return path
