@@ -145,12 +145,9 @@ class GView:
     labels: Optional[Dict[str, str]] = None
 
 
-def collect(rt, now_ns=None, progress=None) -> List[GView]:
-    """Every live goroutine, ordered by goid.
-
-    now_ns: the target's monotonic now (None: a core; durations are then
-    relative to the core's time, see Runtime.now_ns).
-    """
+def running_regs(rt):
+    """({G address: worker} of running goroutines, {tid: registers} of the threads).
+    A running goroutine's registers are its worker thread's (m.procid = tid)."""
     workers = {w["curg"]: w for w in rt.workers() if w["curg"]}
     tid_regs = {}
     if workers:
@@ -159,6 +156,16 @@ def collect(rt, now_ns=None, progress=None) -> List[GView]:
                 tid_regs[t.tid] = t.regs
         except Exception:  # noqa: BLE001 - threads unknown: no running stacks
             pass
+    return workers, tid_regs
+
+
+def collect(rt, now_ns=None, progress=None) -> List[GView]:
+    """Every live goroutine, ordered by goid.
+
+    now_ns: the target's monotonic now (None: a core; durations are then
+    relative to the core's time, see Runtime.now_ns).
+    """
+    workers, tid_regs = running_regs(rt)
     selected = rt.target.selected_thread()
     out = []
     newest = 0
@@ -484,14 +491,7 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None):
             ("waitsince", "i64"), ("createtime", "i64"), ("sched.pc", "u64"),
             ("sched.sp", "u64"), ("sched.bp", "u64"), ("stack.lo", "u64"),
             ("stack.hi", "u64")], base={"sched": "gobuf", "stack": "stack"})
-    workers = {w["curg"]: w for w in rt.workers() if w["curg"]}
-    tid_regs = {}
-    if workers:
-        try:
-            for t in rt.target.threads():
-                tid_regs[t.tid] = t.regs
-        except Exception:  # noqa: BLE001 - threads unknown: no running stacks
-            pass
+    workers, tid_regs = running_regs(rt)
     selected = rt.target.selected_thread()
     chunks, n = rt.sched_field("allgchunks"), rt.sched_field("nallgchunks")
     if n > rt.maxchunks:

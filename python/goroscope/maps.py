@@ -159,6 +159,18 @@ def evacuated(rt, raw) -> bool:
     return rt.L.const("tophash.emptyOne") < h < rt.L.const("tophash.minTopHash")
 
 
+def slot_addrs(t: MapType, b, raw, s):
+    """(key address, elem address) of slot s of the bucket at b (raw: its bytes),
+    through the slot's pointer when the map stores keys or elems indirectly."""
+    ka = b + t.keysoff + s * t.keysize
+    ea = b + t.elemsoff + s * t.elemsize
+    if t.indirectkey:
+        ka = int.from_bytes(raw[t.keysoff + s * t.keysize:][:8], "little")
+    if t.indirectelem:
+        ea = int.from_bytes(raw[t.elemsoff + s * t.elemsize:][:8], "little")
+    return ka, ea
+
+
 def _slots(rt, t, arr, index, old):
     cnt, mintop = rt.L.const("bucketCnt"), rt.L.const("tophash.minTopHash")
     for pos, (b, raw) in enumerate(chain(rt, t, arr + index * t.bucketsize)):
@@ -166,12 +178,7 @@ def _slots(rt, t, arr, index, old):
             top = raw[s]
             if top < mintop:
                 continue
-            ka = b + t.keysoff + s * t.keysize
-            ea = b + t.elemsoff + s * t.elemsize
-            if t.indirectkey:
-                ka = int.from_bytes(raw[t.keysoff + s * t.keysize:][:8], "little")
-            if t.indirectelem:
-                ea = int.from_bytes(raw[t.elemsoff + s * t.elemsize:][:8], "little")
+            ka, ea = slot_addrs(t, b, raw, s)
             yield Slot(index, pos, s, top, ka, ea, old)
 
 
@@ -449,12 +456,7 @@ def bucket_lines(rt, h: Header, old=False, first=0, last=None):
                     top = raw[s]
                     if top < mintop:
                         continue
-                    ka = b + t.keysoff + s * t.keysize
-                    ea = b + t.elemsoff + s * t.elemsize
-                    if t.indirectkey:
-                        ka = int.from_bytes(raw[t.keysoff + s * t.keysize:][:8], "little")
-                    if t.indirectelem:
-                        ea = int.from_bytes(raw[t.elemsoff + s * t.elemsize:][:8], "little")
+                    ka, ea = slot_addrs(t, b, raw, s)
                     out.append(f"  [{s}] {top:#04x} {render_value(rt, t.keykind, ka, t.keytypesize)}"
                                f": {render_value(rt, t.elemkind, ea, t.elemtypesize)}")
                 ov = int.from_bytes(raw[t.overflowoff:t.overflowoff + 8], "little")

@@ -121,11 +121,7 @@ def array_json(rt, h, old, first, limit):
                         keys.append(None)
                         elems.append(None)
                         continue
-                    ka, ea = b + t.keysoff + s * t.keysize, b + t.elemsoff + s * t.elemsize
-                    if t.indirectkey:
-                        ka = int.from_bytes(raw[t.keysoff + s * t.keysize:][:8], "little")
-                    if t.indirectelem:
-                        ea = int.from_bytes(raw[t.elemsoff + s * t.elemsize:][:8], "little")
+                    ka, ea = maps.slot_addrs(t, b, raw, s)
                     keys.append(maps.slot_text(rt, t.keykind, ka, t.keytypesize))
                     elems.append(maps.slot_text(rt, t.elemkind, ea, t.elemtypesize))
                 ov = int.from_bytes(raw[t.overflowoff:t.overflowoff + 8], "little")
