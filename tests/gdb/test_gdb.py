@@ -236,7 +236,7 @@ def test_gomap_find(t):
     assert "not found" in t["findnone"]
 
 
-@pytest.fixture(scope="module", params=["live", "core"])
+@pytest.fixture(scope="module", params=["live", "core", "remote"])
 def dl(request):
     b = gdbtest.fixture("deadlock")
     blocks = [("deadlocks", "deadlocks"), ("goroutines", "goroutines")]
@@ -244,7 +244,7 @@ def dl(request):
         with tempfile.TemporaryDirectory() as d:
             res, out = gdbtest.session(b, blocks, mode="core", core=gdbtest.make_core(b, d))
     else:
-        res, out = gdbtest.session(b, blocks)
+        res, out = gdbtest.session(b, blocks, mode=request.param)
     assert "deadlocks" in res, out[-3000:]
     return res
 
@@ -372,9 +372,10 @@ def test_view_and_auto_push_reach_a_listening_viewer():
     assert res["noview"].strip().startswith(f"goroscope: no viewer listening on unix:{d}/none.sock")
 
 
-def test_gomap_watch_grow_evacuated_writing_and_key():
+@pytest.mark.parametrize("mode", ["live", "remote"])  # (a core cannot run)
+def test_gomap_watch_grow_evacuated_writing_and_key(mode):
     b = gdbtest.fixture("grow")
-    res, out = gdbtest.session(b, [
+    res, out = gdbtest.session(b, mode=mode, blocks=[
         ("arm", "gomap watch m --grow --evacuated"),
         ("c1", "continue"), ("c2", "continue"), ("info", "gomap info m"),
         ("clear", "gomap watch --clear"),
