@@ -1,0 +1,134 @@
+// main.cpp — goroscope-view: command line, sources, the window loop, and
+// the headless screenshot mode.
+//
+//   goroscope-view [--connect ADDR [--hz N]] [--listen ADDR] [FILE...]
+//                  [--screenshot OUT.png [--frames N] [--panel map|goroutines|table]
+//                   [--map NAME] [--size WxH] [--timeout SECONDS]]
+//
+// ADDR: unix:/path or tcp:HOST:PORT. In screenshot mode the viewer waits
+// for the first snapshot (at most --timeout seconds), renders N more frames
+// (default 5), writes the PNG and exits: 0, or 1 with the reason (no
+// snapshot, a refused snapshot, no display).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sources.h"
+#include "view.h"
+#include "window.h"
+
+using namespace goroscope::view;
+
+namespace {
+
+int usage(const char* why) {
+  if (why) std::fprintf(stderr, "goroscope-view: %s\n", why);
+  std::fprintf(stderr,
+               "usage: goroscope-view [--connect ADDR [--hz N]] [--listen ADDR] [FILE...]\n"
+               "                      [--screenshot OUT.png [--frames N] [--panel "
+               "map|goroutines|table]\n"
+               "                       [--map NAME] [--size WxH] [--timeout SECONDS]]\n"
+               "ADDR: unix:/path or tcp:HOST:PORT\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string connect, listen, shot, map_name;
+  std::vector<std::string> files;
+  double hz = 10, timeout = 20;
+  int frames = 5, width = 1600, height = 1000;
+  Panel panel = Panel::map;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto need = [&](const char* what) -> const char* {
+      if (i + 1 >= argc) return nullptr;
+      (void)what;
+      return argv[++i];
+    };
+    const char* v = nullptr;
+    if (a == "--connect" && (v = need("ADDR"))) {
+      connect = v;
+    } else if (a == "--hz" && (v = need("N"))) {
+      hz = std::atof(v);
+    } else if (a == "--listen" && (v = need("ADDR"))) {
+      listen = v;
+    } else if (a == "--screenshot" && (v = need("OUT"))) {
+      shot = v;
+    } else if (a == "--frames" && (v = need("N"))) {
+      frames = std::max(1, std::atoi(v));
+    } else if (a == "--timeout" && (v = need("S"))) {
+      timeout = std::atof(v);
+    } else if (a == "--map" && (v = need("NAME"))) {
+      map_name = v;
+    } else if (a == "--panel" && (v = need("PANEL"))) {
+      if (!parse_panel(v, &panel)) return usage("--panel: map, goroutines or table");
+    } else if (a == "--size" && (v = need("WxH"))) {
+      if (std::sscanf(v, "%dx%d", &width, &height) != 2) return usage("--size WxH");
+    } else if (a == "-h" || a == "--help") {
+      return usage(nullptr), 0;
+    } else if (!a.empty() && a[0] != '-') {
+      files.push_back(a);
+    } else {
+      return usage(("unknown or incomplete argument " + a).c_str());
+    }
+  }
+  Inbox inbox;
+  std::vector<std::unique_ptr<Source>> sources;
+  if (!listen.empty()) {
+    std::string err;
+    auto s = listen_pushes(listen, inbox, &err);
+    if (!s) {
+      std::fprintf(stderr, "goroscope-view: --listen %s: %s\n", listen.c_str(), err.c_str());
+      return 1;
+    }
+    sources.push_back(std::move(s));
+  }
+  if (!connect.empty()) sources.push_back(connect_endpoint(connect, hz, inbox));
+  for (const auto& f : files) sources.push_back(load_file(f, inbox));
+
+  std::string err;
+  Window win(width, height, "goroscope-view", &err);
+  if (!win.ok()) {
+    std::fprintf(stderr, "goroscope-view: %s\n", err.c_str());
+    return 1;
+  }
+  View view(inbox, sources);
+  view.panel = panel;
+  auto start = std::chrono::steady_clock::now();
+  int after = -1;  // frames rendered since the first snapshot (screenshot mode)
+  while (!win.should_close()) {
+    for (const auto& p : win.take_drops()) view.open(p);
+    win.frame([&](float w, float h) {
+      if (!map_name.empty() && view.shown_)
+        for (size_t i = 0; i < view.shown_->maps.size(); i++)
+          if (view.shown_->maps[i].name == map_name) view.map_index_ = static_cast<int>(i);
+      view.frame(w, h);
+    });
+    if (shot.empty()) continue;
+    if (win.shot_done()) {
+      if (!win.shot_result().empty()) {
+        std::fprintf(stderr, "goroscope-view: %s\n", win.shot_result().c_str());
+        return 1;
+      }
+      std::printf("%s\n", shot.c_str());
+      return 0;
+    }
+    if (view.has_snapshot()) after++;
+    if (after + 1 >= frames) win.capture_next(shot);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (after < 0 && secs > timeout) {
+      std::string why = view.refusal_.empty() ? "no snapshot arrived in time"
+                                              : "the snapshot was refused: " + view.refusal_;
+      std::fprintf(stderr, "goroscope-view: %s\n", why.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
