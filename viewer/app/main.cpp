@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
   }
   View view(inbox, sources);
   view.panel = panel;
+  view.headless_ = !shot.empty();
   auto start = std::chrono::steady_clock::now();
   int after = -1;  // frames rendered since the first snapshot (screenshot mode)
   while (!win.should_close()) {

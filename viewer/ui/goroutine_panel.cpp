@@ -63,19 +63,16 @@ void draw_goroutine_panel(View& v) {
   if (size.x < 50 || size.y < 50) return;
   ImGui::InvisibleButton("graph", size, ImGuiButtonFlags_MouseButtonLeft);
   Camera& cam = v.graph_cam_;
-  if (!cam.fitted) {
-    cam.zoom = std::clamp(std::min(size.x / (g.width + 80), size.y / (g.height + 80)), 0.05f, 1.5f);
-    cam.x = -40;
-    cam.y = -40;
-    cam.fitted = true;
-  }
+  cam.fit(g.width, g.height, size.x, size.y, 40, 1.5f);
   ImGuiIO& io = ImGui::GetIO();
-  bool hovered = ImGui::IsItemHovered();
+  bool hovered = ImGui::IsItemHovered() && !v.headless_;
   if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left)) {
     cam.x -= io.MouseDelta.x / cam.zoom;
     cam.y -= io.MouseDelta.y / cam.zoom;
+    cam.moved = true;
   }
   if (hovered && io.MouseWheel != 0) {
+    cam.moved = true;
     float wx = cam.x + (io.MousePos.x - origin.x) / cam.zoom;
     float wy = cam.y + (io.MousePos.y - origin.y) / cam.zoom;
     cam.zoom = std::clamp(cam.zoom * std::pow(1.2f, io.MouseWheel), 0.02f, 6.f);

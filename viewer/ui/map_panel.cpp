@@ -111,7 +111,7 @@ void draw_map_panel(View& v) {
   for (const Map& m : s.maps) names.push_back(m.name.c_str());
   ImGui::SetNextItemWidth(200);
   if (ImGui::Combo("map", &v.map_index_, names.data(), static_cast<int>(names.size()))) {
-    v.map_cam_.fitted = false;
+    v.map_cam_ = Camera{};
     v.search_hits_.clear();
   }
   const Map& m = s.maps[v.map_index_];
@@ -155,18 +155,15 @@ void draw_map_panel(View& v) {
   if (size.x < 50 || size.y < 50) return;
   ImGui::InvisibleButton("canvas", size, ImGuiButtonFlags_MouseButtonLeft);
   Camera& cam = v.map_cam_;
-  if (!cam.fitted) {
-    cam.zoom = std::min(size.x / (geo.width + 20), size.y / (geo.height + 20));
-    cam.x = -10;
-    cam.y = -10;
-    cam.fitted = true;
-  }
+  cam.fit(geo.width, geo.height + 16, size.x, size.y, 10, 4);
   ImGuiIO& io = ImGui::GetIO();
   if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left)) {
     cam.x -= io.MouseDelta.x / cam.zoom;
     cam.y -= io.MouseDelta.y / cam.zoom;
+    cam.moved = true;
   }
   if (ImGui::IsItemHovered() && io.MouseWheel != 0) {
+    cam.moved = true;
     float wx = cam.x + (io.MousePos.x - origin.x) / cam.zoom;
     float wy = cam.y + (io.MousePos.y - origin.y) / cam.zoom;
     cam.zoom = std::clamp(cam.zoom * std::pow(1.2f, io.MouseWheel), 1e-4f, 40.f);
@@ -208,7 +205,7 @@ void draw_map_panel(View& v) {
               "buckets");
   dl->PopClipRect();
   // Hover: the slot's key, value and tophash.
-  if (ImGui::IsItemHovered()) {
+  if (ImGui::IsItemHovered() && !v.headless_) {
     float wx = cam.x + (io.MousePos.x - origin.x) / cam.zoom;
     float wy = cam.y + (io.MousePos.y - origin.y) / cam.zoom;
     if (auto h = geo.hit(wx, wy)) {

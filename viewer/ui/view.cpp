@@ -5,6 +5,7 @@
 
 #include <imgui.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace goroscope::view {
@@ -73,6 +74,16 @@ std::string first_user_frame(const Goroutine& g) {
     if (!f.runtime && !f.function.empty())
       return f.function + " " + f.file.substr(f.file.rfind('/') + 1) + ":" + std::to_string(f.line);
   return g.frames.empty() ? "" : g.frames.front().function;
+}
+
+void Camera::fit(float w, float h, float vw, float vh, float margin, float max_zoom) {
+  if (fitted && (moved || (w == fit_w && h == fit_h))) return;
+  zoom = std::min(max_zoom, std::min(vw / (w + 2 * margin), vh / (h + 2 * margin)));
+  x = -margin;
+  y = -margin;
+  fit_w = w;
+  fit_h = h;
+  fitted = true;
 }
 
 void View::open(const std::string& path) { sources_.push_back(load_file(path, inbox_)); }

@@ -24,6 +24,11 @@ bool parse_panel(const std::string& s, Panel* p);
 struct Camera {
   float x = 0, y = 0, zoom = 1;
   bool fitted = false;
+  bool moved = false;          // the user panned or zoomed: no more refitting
+  float fit_w = 0, fit_h = 0;  // the world size fitted last
+  // fit frames a world of w x h in a view of vw x vh (again when the world
+  // changes size, as a map grows, until the user moves the camera).
+  void fit(float w, float h, float vw, float vh, float margin, float max_zoom);
 };
 
 class View {
@@ -33,6 +38,7 @@ class View {
   void frame(float width, float height);  // one ImGui frame's windows
   Panel panel = Panel::map;
   bool select_panel_ = true;  // make `panel` the selected tab at the next frame
+  bool headless_ = false;     // screenshot mode: no hover tooltips
   bool has_snapshot() const { return !history_.empty(); }
   size_t received() const { return received_; }
   void open(const std::string& path);  // an Open dialog's / a drop's file
