@@ -14,6 +14,7 @@
 #include "goro/map_debug.h"
 #include "graph.h"
 #include "history.h"
+#include "keyhash.h"
 #include "mapgeom.h"
 #include "snapshot.h"
 
@@ -275,4 +276,20 @@ TEST(ViewModel, FuzzedSnapshotsNeverCrash) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_GT(refused, 1000);
   EXPECT_LT(secs, 120);
+}
+
+// The viewer recomputes a key's hash from its text: it must be the runtime's.
+TEST(ViewModel, KeyHashIsTheRuntimes) {
+  for (uint64_t seed : std::initializer_list<uint64_t>{0, 1, 0x9e3779b9})
+    for (int64_t k : std::initializer_list<int64_t>{0, 1, -1, 42, int64_t{1} << 40, INT64_MIN}) {
+      auto h = view::key_hash("int64", std::to_string(k), seed);
+      ASSERT_TRUE(h);
+      EXPECT_EQ(*h, goro::Hash<int64_t>{}(k, seed)) << k;
+      auto h32 = view::key_hash("int32", std::to_string(static_cast<int32_t>(k)), seed);
+      EXPECT_EQ(*h32, goro::Hash<int32_t>{}(static_cast<int32_t>(k), seed)) << k;
+    }
+  for (const char* k : {"", "key3", "a longer key than sixteen bytes"})
+    EXPECT_EQ(*view::key_hash("std_string", k, 7), goro::Hash<std::string>{}(k, 7)) << k;
+  EXPECT_FALSE(view::key_hash("float64", "1.5", 0));
+  EXPECT_FALSE(view::key_hash("int64", "x", 0));
 }

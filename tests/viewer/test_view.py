@@ -178,3 +178,52 @@ def test_live_against_the_demo_program():
         finally:
             demo.kill()  # our own child, by PID (it ends by itself after 20 s anyway)
             demo.wait()
+
+
+def viewer_bg(args, out):
+    return subprocess.Popen(["xvfb-run", "-a", "-s", "-screen 0 1200x800x24", VIEW, "--size",
+                             "1200x800", "--screenshot", out, "--timeout", "30"] + args,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+
+
+def test_listen_receives_a_snapshot_pushed_by_the_plugins():
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    from goroscope import push
+
+    with tempfile.TemporaryDirectory() as d:
+        addr = f"unix:{d}/view.sock"
+        v = viewer_bg(["--listen", addr, "--panel", "goroutines"], f"{d}/g.png")
+        try:
+            for _ in range(100):
+                if os.path.exists(f"{d}/view.sock"):
+                    break
+                time.sleep(0.1)
+            push.send(addr, json.dumps(deadlock_snapshot(True)))
+            out, err = v.communicate(timeout=60)
+        finally:
+            if v.poll() is None:
+                v.kill()
+        assert v.returncode == 0, err
+        assert pixels(f"{d}/g.png").get(RED, 0) > 500
+
+
+@pytest.mark.skipif(not os.path.exists(DEMO), reason="needs build/bin/goroscope-demo")
+def test_the_viewer_reconnects_when_the_program_comes_back():
+    with tempfile.TemporaryDirectory() as d:
+        sock = f"{d}/demo.sock"
+        v = viewer_bg(["--connect", f"unix:{sock}", "--frames", "10"], f"{d}/m.png")
+        time.sleep(1.5)  # the viewer is retrying: nothing listens yet
+        demo = subprocess.Popen([DEMO, "--seconds", "15"], env=dict(os.environ,
+                                GORO_DEBUG=f"unix:{sock}"), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            out, err = v.communicate(timeout=60)
+        finally:
+            for p in (v, demo):
+                if p.poll() is None:
+                    p.kill()  # our own children, by PID
+                p.wait()
+        assert v.returncode == 0, err

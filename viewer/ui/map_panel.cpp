@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "keyhash.h"
 #include "view.h"
 
 namespace goroscope::view {
@@ -223,7 +224,13 @@ void draw_map_panel(View& v) {
         ImGui::Text("slot %d%s: tophash 0x%02x (%s)", h->slot,
                     h->chainpos ? (" of overflow " + std::to_string(h->chainpos)).c_str() : "", t,
                     slot_state_name(slot_state(t)));
-        if (b.keys[h->slot]) ImGui::Text("key   %s", b.keys[h->slot]->c_str());
+        if (b.keys[h->slot]) {
+          ImGui::Text("key   %s", b.keys[h->slot]->c_str());
+          if (auto hv = key_hash(m.type.keykind, *b.keys[h->slot], m.hash0))
+            ImGui::Text("hash  0x%016llx (bucket %llu of the new array)",
+                        static_cast<unsigned long long>(*hv),
+                        static_cast<unsigned long long>(*hv & ((uint64_t{1} << m.B) - 1)));
+        }
         if (b.elems[h->slot]) ImGui::Text("value %s", b.elems[h->slot]->c_str());
         ImGui::Text("bucket at 0x%llx, overflow 0x%llx", static_cast<unsigned long long>(b.addr),
                     static_cast<unsigned long long>(b.overflow));
