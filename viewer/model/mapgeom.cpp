@@ -84,15 +84,23 @@ MapGeom layout_map(const Map& m) {
   return g;
 }
 
-void MapGeom::visible(const ArrayGeom& a, Rect v, std::vector<uint64_t>& out, size_t limit) const {
+bool MapGeom::cell_range(const ArrayGeom& a, Rect v, uint64_t& r0, uint64_t& r1, uint64_t& c0,
+                         uint64_t& c1) const {
   Rect b = a.bounds();
   float x0 = std::max(v.x0, b.x0), x1 = std::min(v.x1, b.x1);
   float y0 = std::max(v.y0, b.y0), y1 = std::min(v.y1, b.y1);
-  if (x0 >= x1 || y0 >= y1) return;
-  auto c0 = static_cast<uint64_t>((x0 - a.x0) / a.cell_w);
-  auto c1 = std::min<uint64_t>(a.cols, static_cast<uint64_t>((x1 - a.x0) / a.cell_w) + 1);
-  auto r0 = static_cast<uint64_t>((y0 - a.y0) / a.cell_h);
-  auto r1 = static_cast<uint64_t>((y1 - a.y0) / a.cell_h) + 1;
+  if (x0 >= x1 || y0 >= y1) return false;
+  uint64_t rows = (a.n + a.cols - 1) / a.cols;
+  c0 = static_cast<uint64_t>((x0 - a.x0) / a.cell_w);
+  c1 = std::min<uint64_t>(a.cols, static_cast<uint64_t>((x1 - a.x0) / a.cell_w) + 1);
+  r0 = static_cast<uint64_t>((y0 - a.y0) / a.cell_h);
+  r1 = std::min<uint64_t>(rows, static_cast<uint64_t>((y1 - a.y0) / a.cell_h) + 1);
+  return true;
+}
+
+void MapGeom::visible(const ArrayGeom& a, Rect v, std::vector<uint64_t>& out, size_t limit) const {
+  uint64_t r0, r1, c0, c1;
+  if (!cell_range(a, v, r0, r1, c0, c1)) return;
   for (uint64_t r = r0; r < r1; r++)
     for (uint64_t c = c0; c < c1; c++) {
       uint64_t i = r * a.cols + c;
@@ -148,13 +156,28 @@ BucketSummary bucket_summary(const Chain* c) {
   return s;
 }
 
+std::vector<uint8_t> fills(const BucketArray& a, uint64_t nbuckets) {
+  std::vector<uint8_t> f(static_cast<size_t>(std::min<uint64_t>(nbuckets, kMaxBuckets)),
+                         kFillMissing);
+  for (const Chain& c : a.chains) {
+    if (c.index >= f.size()) continue;
+    if (c.evacuated) {
+      f[c.index] = kFillEvacuated;
+      continue;
+    }
+    BucketSummary s = bucket_summary(&c);
+    f[c.index] = static_cast<uint8_t>(std::min(s.live, 254));
+  }
+  return f;
+}
+
 std::vector<Hit> find_key(const Map& m, std::string_view key) {
   std::vector<Hit> out;
   auto scan = [&](const BucketArray& a, bool old) {
     for (const Chain& c : a.chains)
       for (size_t p = 0; p < c.buckets.size(); p++)
         for (int s = 0; s < 8; s++)
-          if (c.buckets[p].keys[s] && *c.buckets[p].keys[s] == key &&
+          if (c.buckets[p].keys[s].present() && a.get(c.buckets[p].keys[s]) == key &&
               slot_state(c.buckets[p].tophash[s]) == SlotState::occupied)
             out.push_back(Hit{old, c.index, static_cast<int>(p), s});
   };

@@ -77,6 +77,9 @@ struct MapGeom {
   // visible: bucket indices of `a` whose cells intersect view (row-major, at most limit).
   void visible(const ArrayGeom& a, Rect view, std::vector<uint64_t>& out,
                size_t limit = 1u << 22) const;
+  // cell_range: the rows [r0, r1) and columns [c0, c1) of `a` that view intersects.
+  bool cell_range(const ArrayGeom& a, Rect view, uint64_t& r0, uint64_t& r1, uint64_t& c0,
+                  uint64_t& c1) const;
   std::optional<Hit> hit(float x, float y) const;
 };
 
@@ -97,6 +100,13 @@ struct BucketSummary {
   bool evacuated = false, captured = false;
 };
 BucketSummary bucket_summary(const Chain* c);
+
+// fills: per bucket of an array, its zoomed-out colour class: live slots
+// over the chain (0..254, capped), kFillEvacuated, or kFillMissing (not in
+// the captured page). Built once per snapshot: a frame then reads one byte
+// per drawn bucket or block (the 2^20-bucket frame: bench/viewer).
+inline constexpr uint8_t kFillEvacuated = 0xfe, kFillMissing = 0xff;
+std::vector<uint8_t> fills(const BucketArray& a, uint64_t nbuckets);
 
 // find_key: where a key's text appears (new and old arrays), for search.
 std::vector<Hit> find_key(const Map& m, std::string_view key);

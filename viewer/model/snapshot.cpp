@@ -278,10 +278,15 @@ bool bucket_array(Reader& r, const Value& v, BucketArray& a) {
         auto& dst = side[0] == 'k' ? b.keys : b.elems;
         for (int k = 0; k < 8; k++) {
           const Value& t = (*sv)[k];
-          if (t.IsString())
-            dst[k].emplace(t.GetString(), t.GetStringLength());
-          else if (!t.IsNull())
+          if (t.IsString()) {
+            if (a.text.size() + t.GetStringLength() >= kNoText)
+              return r.fail("more than 4 GiB of key and elem text");
+            dst[k].off = static_cast<uint32_t>(a.text.size());
+            dst[k].len = t.GetStringLength();
+            a.text.append(t.GetString(), t.GetStringLength());
+          } else if (!t.IsNull()) {
             return r.fail(std::string(side) + ": not a string or null");
+          }
         }
       }
       c.buckets.push_back(std::move(b));

@@ -30,32 +30,74 @@ void badge(const char* text, bool on, ImU32 colour) {
   ImGui::PopStyleColor();
 }
 
-// fill_colour: a zoomed-out bucket's colour from its fill (0..8 live slots per bucket).
-ImU32 fill_colour(const BucketSummary& s) {
-  if (!s.captured) return slot_colour(SlotState::notCaptured);
-  if (s.evacuated) return slot_colour(SlotState::evacuatedX);
-  float f = s.buckets ? static_cast<float>(s.live) / (8.f * static_cast<float>(s.buckets)) : 0;
-  int g = 60 + static_cast<int>(150 * std::min(1.f, f));
+// fill_colour: a zoomed-out bucket's colour from its fill class (mapgeom.h: fills).
+ImU32 fill_colour(uint8_t f) {
+  if (f == kFillMissing) return slot_colour(SlotState::notCaptured);
+  if (f == kFillEvacuated) return slot_colour(SlotState::evacuatedX);
+  int g = 60 + static_cast<int>(150 * std::min(1.f, static_cast<float>(f) / 8.f));
   return IM_COL32(40, g, 60, 255);
 }
 
-void draw_array(ImDrawList* dl, const Map& m, const BucketArray& arr, const ArrayGeom& a,
-                const MapGeom& geo, const Camera& cam, ImVec2 origin, ImVec2 size,
-                const std::vector<Hit>& hits) {
+// kBlockPx: below this many pixels per cell, one rectangle stands for a
+// block of cells (sampled from its first bucket), so a frame draws at most
+// one rectangle per kBlockPx^2 pixels whatever the map's size.
+constexpr float kBlockPx = 4;
+
+void draw_array(ImDrawList* dl, const Map& m, const BucketIndex& idx, const ArrayGeom& a,
+                const MapGeom& geo, const std::vector<uint8_t>& fill, const Camera& cam,
+                ImVec2 origin, ImVec2 size, const std::vector<Hit>& hits) {
   Rect view{cam.x, cam.y, cam.x + size.x / cam.zoom, cam.y + size.y / cam.zoom};
+  float cell_px = a.cell_w * cam.zoom;
+  auto overlays = [&] {
+    // The nevacuate frontier: old buckets before it are evacuated.
+    if (a.old && m.nevacuate < a.n) {
+      Rect r = a.cell(m.nevacuate);
+      dl->AddLine(to_screen(cam, origin, r.x0 - 2, r.y0), to_screen(cam, origin, r.x0 - 2, r.y1),
+                  IM_COL32(255, 220, 0, 255), 3);
+    }
+    // Search hits.
+    for (const Hit& h : hits) {
+      if (h.old != a.old || h.bucket >= a.n) continue;
+      Rect r = h.chainpos == 0 ? a.slot(h.bucket, h.slot)
+                               : a.chain_slot(h.bucket, std::min(h.chainpos, kChainRows), h.slot);
+      dl->AddRect(to_screen(cam, origin, r.x0 - 1, r.y0 - 1),
+                  to_screen(cam, origin, r.x1 + 1, r.y1 + 1), IM_COL32(255, 255, 0, 255), 0, 0, 2);
+    }
+  };
+  if (cell_px < kBlockPx) {
+    uint64_t r0, r1, c0, c1;
+    if (!geo.cell_range(a, view, r0, r1, c0, c1)) return;
+    auto k = static_cast<uint64_t>(std::ceil(kBlockPx / cell_px));
+    r0 -= r0 % k;
+    c0 -= c0 % k;
+    for (uint64_t r = r0; r < r1; r += k)
+      for (uint64_t c = c0; c < c1; c += k) {
+        uint64_t i = r * a.cols + c;
+        if (i >= a.n) break;
+        Rect cell = a.cell(i);
+        dl->AddRectFilled(to_screen(cam, origin, cell.x0, cell.y0),
+                          to_screen(cam, origin, cell.x0 + static_cast<float>(k) * a.cell_w,
+                                    cell.y0 + static_cast<float>(k) * a.cell_h),
+                          fill_colour(i < fill.size() ? fill[i] : kFillMissing));
+      }
+    overlays();
+    return;
+  }
   std::vector<uint64_t> vis;
-  geo.visible(a, view, vis, 1u << 18);
-  BucketIndex idx(arr);
+  geo.visible(a, view, vis, 1u << 20);
   bool detail = kSlot * cam.zoom >= kDetailPx;
-  for (uint64_t i : vis) {
-    const Chain* c = idx.find(i);
-    if (!detail) {
+  if (!detail) {
+    for (uint64_t i : vis) {
       Rect r = a.cell(i);
       dl->AddRectFilled(to_screen(cam, origin, r.x0, r.y0),
                         to_screen(cam, origin, r.x1 - kCellPad, r.y1 - kCellPad),
-                        fill_colour(bucket_summary(c)));
-      continue;
+                        fill_colour(i < fill.size() ? fill[i] : kFillMissing));
     }
+    overlays();
+    return;
+  }
+  for (uint64_t i : vis) {
+    const Chain* c = idx.find(i);
     for (int s = 0; s < 8; s++) {
       Rect r = a.slot(i, s);
       SlotState st = c ? slot_state(c->buckets[0].tophash[s]) : SlotState::notCaptured;
@@ -84,20 +126,7 @@ void draw_array(ImDrawList* dl, const Map& m, const BucketArray& arr, const Arra
         }
       }
   }
-  // The nevacuate frontier: old buckets before it are evacuated.
-  if (a.old && m.nevacuate < a.n) {
-    Rect r = a.cell(m.nevacuate);
-    dl->AddLine(to_screen(cam, origin, r.x0 - 2, r.y0), to_screen(cam, origin, r.x0 - 2, r.y1),
-                IM_COL32(255, 220, 0, 255), 3);
-  }
-  // Search hits.
-  for (const Hit& h : hits) {
-    if (h.old != a.old || h.bucket >= a.n) continue;
-    Rect r = h.chainpos == 0 ? a.slot(h.bucket, h.slot)
-                             : a.chain_slot(h.bucket, std::min(h.chainpos, kChainRows), h.slot);
-    dl->AddRect(to_screen(cam, origin, r.x0 - 1, r.y0 - 1),
-                to_screen(cam, origin, r.x1 + 1, r.y1 + 1), IM_COL32(255, 255, 0, 255), 0, 0, 2);
-  }
+  overlays();
 }
 
 }  // namespace
@@ -176,7 +205,8 @@ void draw_map_panel(View& v) {
   dl->AddRectFilled(origin, ImVec2(origin.x + size.x, origin.y + size.y),
                     IM_COL32(16, 16, 20, 255));
   if (geo.old && m.oldbuckets) {
-    draw_array(dl, m, *m.oldbuckets, *geo.old, geo, cam, origin, size, v.search_hits_);
+    draw_array(dl, m, v.index_old_[v.map_index_], *geo.old, geo, v.fills_old_[v.map_index_], cam,
+               origin, size, v.search_hits_);
     Rect ob = geo.old->bounds();
     dl->AddText(to_screen(cam, origin, ob.x0, ob.y0 - 14 / cam.zoom), IM_COL32(220, 220, 220, 255),
                 "oldbuckets");
@@ -185,7 +215,7 @@ void draw_map_panel(View& v) {
       Rect view{cam.x, cam.y, cam.x + size.x / cam.zoom, cam.y + size.y / cam.zoom};
       std::vector<uint64_t> vis;
       geo.visible(*geo.old, view, vis, 4096);
-      BucketIndex idx(*m.oldbuckets);
+      const BucketIndex& idx = v.index_old_[v.map_index_];
       for (uint64_t i : vis) {
         const Chain* c = idx.find(i);
         if (!c || !c->evacuated) continue;
@@ -200,7 +230,8 @@ void draw_map_panel(View& v) {
       }
     }
   }
-  draw_array(dl, m, m.buckets, geo.cur, geo, cam, origin, size, v.search_hits_);
+  draw_array(dl, m, v.index_cur_[v.map_index_], geo.cur, geo, v.fills_cur_[v.map_index_], cam,
+             origin, size, v.search_hits_);
   Rect cb = geo.cur.bounds();
   dl->AddText(to_screen(cam, origin, cb.x0, cb.y0 - 14 / cam.zoom), IM_COL32(220, 220, 220, 255),
               "buckets");
@@ -211,8 +242,7 @@ void draw_map_panel(View& v) {
     float wy = cam.y + (io.MousePos.y - origin.y) / cam.zoom;
     if (auto h = geo.hit(wx, wy)) {
       const BucketArray& arr = h->old ? *m.oldbuckets : m.buckets;
-      BucketIndex idx(arr);
-      const Chain* c = idx.find(h->bucket);
+      const Chain* c = (h->old ? v.index_old_ : v.index_cur_)[v.map_index_].find(h->bucket);
       ImGui::BeginTooltip();
       ImGui::Text("%s bucket %llu", h->old ? "old" : "",
                   static_cast<unsigned long long>(h->bucket));
@@ -224,14 +254,16 @@ void draw_map_panel(View& v) {
         ImGui::Text("slot %d%s: tophash 0x%02x (%s)", h->slot,
                     h->chainpos ? (" of overflow " + std::to_string(h->chainpos)).c_str() : "", t,
                     slot_state_name(slot_state(t)));
-        if (b.keys[h->slot]) {
-          ImGui::Text("key   %s", b.keys[h->slot]->c_str());
-          if (auto hv = key_hash(m.type.keykind, *b.keys[h->slot], m.hash0))
+        if (b.keys[h->slot].present()) {
+          std::string key(arr.get(b.keys[h->slot]));
+          ImGui::Text("key   %s", key.c_str());
+          if (auto hv = key_hash(m.type.keykind, key, m.hash0))
             ImGui::Text("hash  0x%016llx (bucket %llu of the new array)",
                         static_cast<unsigned long long>(*hv),
                         static_cast<unsigned long long>(*hv & ((uint64_t{1} << m.B) - 1)));
         }
-        if (b.elems[h->slot]) ImGui::Text("value %s", b.elems[h->slot]->c_str());
+        if (b.elems[h->slot].present())
+          ImGui::Text("value %s", std::string(arr.get(b.elems[h->slot])).c_str());
         ImGui::Text("bucket at 0x%llx, overflow 0x%llx", static_cast<unsigned long long>(b.addr),
                     static_cast<unsigned long long>(b.overflow));
       } else {

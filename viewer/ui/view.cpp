@@ -109,7 +109,19 @@ void View::rebuild() {
   if (!s) return;
   graph_ = build_graph(*s);
   geoms_.clear();
-  for (const Map& m : s->maps) geoms_.push_back(layout_map(m));
+  fills_cur_.clear();
+  fills_old_.clear();
+  index_cur_.clear();
+  index_old_.clear();
+  static const BucketArray kNone;
+  for (const Map& m : s->maps) {
+    index_cur_.emplace_back(m.buckets);
+    index_old_.emplace_back(m.oldbuckets ? *m.oldbuckets : kNone);
+    geoms_.push_back(layout_map(m));
+    fills_cur_.push_back(fills(m.buckets, geoms_.back().cur.n));
+    fills_old_.push_back(m.oldbuckets ? fills(*m.oldbuckets, geoms_.back().old->n)
+                                      : std::vector<uint8_t>{});
+  }
   if (map_index_ >= static_cast<int>(s->maps.size())) map_index_ = 0;
   search_hits_.clear();
   if (search_[0] && map_index_ < static_cast<int>(s->maps.size()))

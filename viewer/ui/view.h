@@ -53,6 +53,8 @@ class View {
   const Snapshot* shown_ = nullptr;
   Graph graph_;
   std::vector<MapGeom> geoms_;
+  std::vector<std::vector<uint8_t>> fills_cur_, fills_old_;  // per map (mapgeom.h: fills)
+  std::vector<BucketIndex> index_cur_, index_old_;           // per map (chains by bucket)
   // per-panel state
   int map_index_ = 0;
   Camera map_cam_, graph_cam_;
