@@ -184,14 +184,28 @@ def build(rt, sym, producer="goroscope-gdb", pid=0, frames=True, bucket_limit=40
     for o in named:
         if o["kind"] not in ("map",) and (o["addr"], o["kind"]) not in order:
             order.append((o["addr"], o["kind"]))
+    # Who references each waited-on object (the goroutines whose live stack
+    # holds its address: deadlock.scan_references): the viewer's "would be
+    # woken by" edges. Only a debugger can tell; the runtime's snapshot has none.
+    refs = {}
+    try:
+        from . import deadlock
+
+        g = deadlock.build(rt, views)
+        refs = {a: sorted(o["refs"]) for a, o in g.objs.items()}
+    except (Corrupt, MemoryReadError):
+        pass
     objs = []
     for a, kind in order:
         if kind not in objects.DECODERS:
             continue
         try:
-            objs.append(object_json(rt, a, kind, names.get((a, kind), "")))
+            o = object_json(rt, a, kind, names.get((a, kind), ""))
         except (Corrupt, MemoryReadError):
             continue
+        if a in refs:
+            o["referenced_by"] = refs[a]
+        objs.append(o)
     ms = []
     for o in named:
         if o["kind"] != "map":

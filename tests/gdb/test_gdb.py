@@ -319,6 +319,8 @@ def test_snapshot_equals_the_runtimes_own_snapshot_of_the_same_state():
             pcs = lambda g: [f["pc"] for f in g["frames"]]  # noqa: E731
             dedup = lambda p: [v for i, v in enumerate(p) if i == 0 or p[i - 1] != v]  # noqa: E731
             assert dedup(pcs(y)) == dedup(pcs(x)), goid
+    for o in a["objects"]:  # only a debugger can say who references an object
+        o.pop("referenced_by", None)
     oa = {(o["addr"], o["kind"]): o for o in a["objects"]}
     orr = {(o["addr"], o["kind"]): o for o in r["objects"]}
     assert oa == orr
@@ -404,3 +406,21 @@ def test_gomap_watch_grow_evacuated_writing_and_key(mode):
     assert re.match(r"goroscope: gomap watch needs 4 hardware watchpoint\(s\) and 1 is in use: "
                     r"x86-64 has 4 debug registers", res["toomany"].strip()), res["toomany"]
     assert "gomap watch --writing on map 0x" in res["list"]
+
+
+def test_snapshot_says_who_references_each_waited_on_object():
+    import json
+
+    b = gdbtest.fixture("deadlock")
+    with tempfile.TemporaryDirectory() as d:
+        res, out = gdbtest.session(b, [("snap", f"goroscope snapshot {d}/s.json"),
+                                       ("gs", "goroutines")])
+        doc = json.load(open(f"{d}/s.json"))
+    waits = {g["goid"]: g["waiting_on"] for g in doc["goroutines"]}
+    chans = {o["addr"]: o for o in doc["objects"] if o["kind"] == "chan"}
+    sender = [gid for gid, w in waits.items() if w and w[0]["op"] == "send"][0]
+    receiver = [gid for gid, w in waits.items() if w and w[0]["op"] == "recv"][0]
+    leaked = chans[waits[sender][0]["object"]]
+    assert leaked["referenced_by"] == [sender]  # nobody else has that channel
+    held = chans[waits[receiver][0]["object"]]
+    assert 1 in held["referenced_by"]  # main holds `wake`

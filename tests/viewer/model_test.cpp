@@ -293,3 +293,43 @@ TEST(ViewModel, KeyHashIsTheRuntimes) {
   EXPECT_FALSE(view::key_hash("float64", "1.5", 0));
   EXPECT_FALSE(view::key_hash("int64", "x", 0));
 }
+
+// With `referenced_by` (written by the debugger plugins), a channel waiter
+// is woken only by a live goroutine that references the channel: the
+// "would be woken by" edges, and leaks found even while others run.
+TEST(ViewModel, ReferencedByGivesWakeEdgesAndLeaks) {
+  std::string json = R"({"format":"goroscope-snapshot","version":1,"producer":{"name":"t","pid":1},
+    "time":{"wall_ns":1,"monotonic_ns":1},"world":{"running":true,"stopped":true,"partial":false,
+    "pause_ns":0,"workers":1,"running_workers":[],"main_goid":1},
+    "goroutines":[
+     {"goid":1,"status":"running","wait_reason":"","waiting_ns":0,"created_ns_ago":0,"worker":0,
+      "current":true,"stack_unavailable":false,"name":"","labels":{},"parent":0,"start":null,
+      "created_by":null,"stack":{"lo":"0x0","hi":"0x0","sp":"0x0","pc":"0x0","bp":"0x0"},
+      "waiting_on":[],"frames":[]},
+     {"goid":2,"status":"waiting","wait_reason":"chan receive","waiting_ns":5,"created_ns_ago":9,
+      "worker":-1,"current":false,"stack_unavailable":false,"name":"","labels":{},"parent":1,
+      "start":null,"created_by":null,"stack":{"lo":"0x0","hi":"0x0","sp":"0x0","pc":"0x0","bp":"0x0"},
+      "waiting_on":[{"object":"0xa0","kind":"chan","op":"recv","select":false}],
+      "frames":[{"function":"f","file":"a.cpp","line":1,"pc":"0x10","inlined":false,"runtime":false}]},
+     {"goid":3,"status":"waiting","wait_reason":"chan send","waiting_ns":5,"created_ns_ago":9,
+      "worker":-1,"current":false,"stack_unavailable":false,"name":"","labels":{},"parent":1,
+      "start":null,"created_by":null,"stack":{"lo":"0x0","hi":"0x0","sp":"0x0","pc":"0x0","bp":"0x0"},
+      "waiting_on":[{"object":"0xb0","kind":"chan","op":"send","select":false}],
+      "frames":[{"function":"g","file":"a.cpp","line":2,"pc":"0x20","inlined":false,"runtime":false}]}],
+    "objects":[
+     {"addr":"0xa0","kind":"chan","name":"","type":"i","qcount":0,"dataqsiz":0,"closed":false,
+      "elemsize":4,"sendx":0,"recvx":0,"recvq":[2],"sendq":[],"referenced_by":[1,2]},
+     {"addr":"0xb0","kind":"chan","name":"","type":"i","qcount":0,"dataqsiz":0,"closed":false,
+      "elemsize":4,"sendx":0,"recvx":0,"recvq":[],"sendq":[3],"referenced_by":[3]}],
+    "maps":[]})";
+  std::string err;
+  auto s = view::parse_snapshot(json, &err);
+  ASSERT_TRUE(s) << err;
+  view::Graph g = view::build_graph(*s);
+  int woken = 0;
+  for (const auto& e : g.edges) woken += e.kind == view::EdgeKind::woken_by;
+  EXPECT_EQ(woken, 1);  // main would wake goroutine 2's channel
+  EXPECT_FALSE(g.nodes[g.group_of(2)].leaked);
+  EXPECT_TRUE(g.nodes[g.group_of(3)].leaked);  // only it has its channel
+  EXPECT_EQ(g.leaked, 1);
+}

@@ -136,6 +136,15 @@ Graph build_graph(const Snapshot& s) {
     for (uint64_t h : holders(o))
       if (auto hg = node_of_goid.find(h); hg != node_of_goid.end())
         add_edge(it->second, hg->second, EdgeKind::held_by, "");
+    if (const auto* refs = o.list("referenced_by"))
+      for (uint64_t r : *refs)
+        if (auto rg = node_of_goid.find(r); rg != node_of_goid.end()) {
+          // (a waiter referencing its own object does not wake itself)
+          bool waiter = false;
+          for (const auto& e : g.edges)
+            waiter |= e.from == rg->second && e.to == it->second && e.kind == EdgeKind::waits_on;
+          if (!waiter) add_edge(it->second, rg->second, EdgeKind::woken_by, "");
+        }
   }
   for (GNode& n : g.nodes)
     if (n.is_object && n.addrs.size() > 1)
@@ -143,8 +152,16 @@ Graph build_graph(const Snapshot& s) {
 
   // 3. Cycles: Tarjan's strongly connected components.
   const int N = static_cast<int>(g.nodes.size());
-  std::vector<std::vector<int>> adj(N);
-  for (size_t e = 0; e < g.edges.size(); e++) adj[g.edges[e].from].push_back(static_cast<int>(e));
+  std::vector<std::vector<int>> adj(N);  // definite edges: waits on, held by
+  for (size_t e = 0; e < g.edges.size(); e++)
+    if (g.edges[e].kind != EdgeKind::woken_by) adj[g.edges[e].from].push_back(static_cast<int>(e));
+  std::vector<std::vector<int>> wakers(N);  // object -> "would be woken by" groups
+  for (const auto& e : g.edges)
+    if (e.kind == EdgeKind::woken_by) wakers[e.from].push_back(e.to);
+  std::vector<bool> has_refs(N, false);
+  for (const Object& o : s.objects)
+    if (o.list("referenced_by"))
+      if (auto it = node_of_obj.find(o.addr); it != node_of_obj.end()) has_refs[it->second] = true;
   std::vector<int> index(N, -1), low(N, 0), comp(N, -1), stack;
   std::vector<bool> on(N, false);
   int counter = 0, ncomp = 0;
@@ -215,8 +232,11 @@ Graph build_graph(const Snapshot& s) {
             if (live[g.edges[e2].to]) wake = true;
           }
           if (!held) wake = true;  // unlocked, or held by a plain thread / readers
+        } else if (o.kind != "object" && has_refs[g.edges[e].to]) {
+          // channels, WaitGroups, Conds: a live goroutine that references it
+          for (int u : wakers[g.edges[e].to]) wake = wake || (live[u] && u != v);
         } else if (o.kind != "object") {
-          // channels, WaitGroups, Conds: any other live goroutine might act
+          // who references it is unknown: any other live goroutine might act
           for (int u = 0; u < N && !wake; u++) wake = live[u] && u != v;
         } else {
           wake = true;  // not captured: cannot tell

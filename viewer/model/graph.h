@@ -8,17 +8,20 @@
 // member of the same goroutine group are one node "xK" too, so 100k
 // goroutines each blocked on its own reply channel stay two nodes).
 // Edges: group -> object "waits on" (op: recv, send, lock, ...), object ->
-// group "held by" (a Mutex's owner, an RWMutex's writer, a Once's runner).
+// group "held by" (a Mutex's owner, an RWMutex's writer, a Once's runner),
+// object -> group "would be woken by" (a goroutine that references the
+// object: the snapshot's optional `referenced_by`, written by the debugger
+// plugins from their stack scan).
 //
 // Cycles: strongly connected components of waits-on + held-by edges with
 // more than one node (or a self loop): a deadlock; their edges are marked.
 // Leaks: a fixpoint from the groups that can run (running, runnable,
 // sleeping): a blocked group is live if it waits on a mutex held by a live
-// group (or by nobody), or on a channel, WaitGroup or Cond while any other
-// goroutine is live (the snapshot does not say who references an object,
-// so any live goroutine might act: conservative). The rest can never be
-// woken: leaks. Same rules as the GDB plugin's `deadlocks`, minus its
-// stack scan for references.
+// group (or by nobody), or on a channel, WaitGroup or Cond that a live
+// goroutine references (`referenced_by`), or -- when the snapshot does not
+// say who references it (the runtime's own) -- while any other goroutine is
+// live (conservative). The rest can never be woken: leaks. The GDB plugin's
+// `deadlocks` rules.
 //
 // Layout: two columns, goroutine groups left, objects right, each column
 // ordered by the barycentre of its neighbours (two sweeps), so waits-on
@@ -50,7 +53,7 @@ struct GNode {
   float x = 0, y = 0, w = 0, h = 0;
 };
 
-enum class EdgeKind { waits_on, held_by };
+enum class EdgeKind { waits_on, held_by, woken_by };
 
 struct GEdge {
   int from = 0, to = 0;  // node indices

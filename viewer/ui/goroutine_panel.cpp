@@ -98,17 +98,19 @@ void draw_goroutine_panel(View& v) {
     for (const GEdge& e : g.edges) {
       if (e.in_cycle != (pass == 1)) continue;
       const GNode &a = g.nodes[e.from], &b = g.nodes[e.to];
-      ImU32 col = e.in_cycle                    ? kRed
-                  : e.kind == EdgeKind::held_by ? IM_COL32(120, 200, 250, 200)
-                                                : IM_COL32(200, 200, 200, 140);
+      ImU32 col = e.in_cycle                     ? kRed
+                  : e.kind == EdgeKind::held_by  ? IM_COL32(120, 200, 250, 200)
+                  : e.kind == EdgeKind::woken_by ? IM_COL32(120, 220, 120, 150)
+                                                 : IM_COL32(200, 200, 200, 140);
       float th = e.in_cycle ? 3.f : 1.5f;
       ImVec2 p0 = e.kind == EdgeKind::waits_on ? S(cam, origin, a.x + a.w, a.y + a.h / 2)
                                                : S(cam, origin, a.x, a.y + a.h * 0.75f);
       ImVec2 p1 = e.kind == EdgeKind::waits_on ? S(cam, origin, b.x, b.y + b.h / 2)
                                                : S(cam, origin, b.x + b.w, b.y + b.h * 0.75f);
       arrow(dl, p0, p1, col, th);
-      if (cam.zoom > 0.5f && !e.op.empty())
-        dl->AddText(ImVec2((p0.x + p1.x) / 2, (p0.y + p1.y) / 2 - 14), col, e.op.c_str());
+      const char* label = e.kind == EdgeKind::woken_by ? "would wake" : e.op.c_str();
+      if (cam.zoom > 0.5f && *label)
+        dl->AddText(ImVec2((p0.x + p1.x) / 2, (p0.y + p1.y) / 2 - 14), col, label);
     }
   for (size_t i = 0; i < g.nodes.size(); i++) {
     const GNode& n = g.nodes[i];
