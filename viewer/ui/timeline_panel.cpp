@@ -26,6 +26,14 @@ void draw_timeline(View& v, const std::vector<std::unique_ptr<Source>>& sources)
   } else {
     ImGui::TextUnformatted("no snapshot yet");
   }
+  ImGui::SetNextItemWidth(260);
+  ImGui::InputTextWithHint("##open", "snapshot file to open", v.open_path_, sizeof v.open_path_);
+  ImGui::SameLine();
+  if (ImGui::Button("Open") && v.open_path_[0]) {
+    v.open(v.open_path_);
+    v.open_path_[0] = 0;
+  }
+  ImGui::SameLine();
   for (const auto& s : sources) {
     SourceStatus st = s->status();
     ImGui::TextColored(st.ok ? ImVec4(0.5f, 0.9f, 0.5f, 1) : ImVec4(1, 0.6f, 0.3f, 1), "%s: %s",

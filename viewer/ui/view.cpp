@@ -154,11 +154,8 @@ void View::frame(float width, float height) {
   ImGui::BeginChild("panel", ImVec2(0, -status_h));
   if (!shown_) {
     ImGui::TextUnformatted(
-        "Waiting for a snapshot (a file, --connect to a program's endpoint, or "
-        "--listen for the debugger plugins' pushes).");
-    ImGui::InputText("file", open_path_, sizeof open_path_);
-    ImGui::SameLine();
-    if (ImGui::Button("Open") && open_path_[0]) open(open_path_);
+        "Waiting for a snapshot: a file (drop it here, or open it below), --connect to a "
+        "program's endpoint, or --listen for the debugger plugins' pushes.");
   } else if (panel == Panel::map) {
     draw_map_panel(*this);
   } else if (panel == Panel::goroutines) {
