@@ -325,29 +325,10 @@ class GomapBuckets(gdb.Command):
     def invoke(self, arg, from_tty):
         from goroscope import maps
 
-        argv = gdb.string_to_argv(arg)
-        old, first, last, expr = False, 0, None, []
-        i = 0
-        while i < len(argv):
-            if argv[i] == "--old":
-                old = True
-            elif argv[i] == "--range" and i + 1 < len(argv):
-                a, _, b = argv[i + 1].partition(":")
-                try:
-                    first = int(a or 0)
-                    last = int(b) if b else None
-                except ValueError:
-                    raise GoroscopeError(f"bad range '{argv[i + 1]}' (A:B)") from None
-                i += 1
-            else:
-                expr.append(argv[i])
-            i += 1
-        if not expr:
-            raise GoroscopeError("usage: gomap buckets EXPR [--old] [--range A:B]")
+        expr, old, first, last = maps.parse_buckets_args(gdb.string_to_argv(arg),
+                                                          state.settings["print-limit"])
         rt = state.runtime()
-        h = maps.header(rt, object_address(" ".join(expr)))
-        if last is None:
-            last = first + state.settings["print-limit"]
+        h = maps.header(rt, object_address(expr))
         for ln in maps.bucket_lines(rt, h, old, first, last):
             gdb.write(ln + "\n")
         nb = (1 << h.oldB) if old else (1 << h.B)
@@ -371,21 +352,8 @@ class GomapFind(gdb.Command):
         rt = state.runtime()
         h = maps.header(rt, object_address(" ".join(argv[:-1])))
         r = maps.find(rt, h, argv[-1])
-        gdb.write(f"key {r['key']!r}: hash {r['hash']:#018x}, tophash {r['tophash']:#04x}\n")
-        gdb.write(f"  bucket {r['bucket']} of {1 << h.B} (hash & {(1 << h.B) - 1:#x})\n")
-        if r["oldbucket"] is not None:
-            state_ = ("evacuated" if r["evacuated"]
-                      else "not evacuated (its entries are still in the old array)")
-            gdb.write(f"  old bucket {r['oldbucket']} of {1 << h.oldB}: {state_}\n")
-        sl = r["found"]
-        if sl is None:
-            gdb.write("  not found\n")
-        else:
-            where = "old bucket" if sl.old else "bucket"
-            chain_ = f", overflow {sl.chainpos}" if sl.chainpos else ""
-            gdb.write(f"  found: {where} {sl.bucket}{chain_}, slot {sl.slot}, key at "
-                      f"{sl.key_addr:#x}, elem at {sl.elem_addr:#x}\n")
-
+        for ln in maps.find_lines(h, r):
+            gdb.write(ln + "\n")
 
 class GomapWatch(gdb.Command):
     """gomap watch EXPR [--grow] [--evacuated] [--writing] [--key KEY]: hardware watchpoints.

@@ -493,3 +493,45 @@ def slot_text(rt, kind, addr, size):
         return "0x" + raw.hex() + ("..." if size > 32 else "")
     except MemoryReadError:
         return "<unreadable>"
+
+
+def find_lines(h: Header, r) -> List[str]:
+    """`gomap find`'s text (both plugins print it)."""
+    out = [f"key {r['key']!r}: hash {r['hash']:#018x}, tophash {r['tophash']:#04x}",
+           f"  bucket {r['bucket']} of {1 << h.B} (hash & {(1 << h.B) - 1:#x})"]
+    if r["oldbucket"] is not None:
+        st = ("evacuated" if r["evacuated"]
+              else "not evacuated (its entries are still in the old array)")
+        out.append(f"  old bucket {r['oldbucket']} of {1 << h.oldB}: {st}")
+    sl = r["found"]
+    if sl is None:
+        out.append("  not found")
+    else:
+        where = "old bucket" if sl.old else "bucket"
+        chain_ = f", overflow {sl.chainpos}" if sl.chainpos else ""
+        out.append(f"  found: {where} {sl.bucket}{chain_}, slot {sl.slot}, key at "
+                   f"{sl.key_addr:#x}, elem at {sl.elem_addr:#x}")
+    return out
+
+
+def parse_buckets_args(argv, default_count):
+    """`gomap buckets EXPR [--old] [--range A:B]` -> (expr, old, first, last)."""
+    old, first, last, expr = False, 0, None, []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--old":
+            old = True
+        elif argv[i] == "--range" and i + 1 < len(argv):
+            a, _, b = argv[i + 1].partition(":")
+            try:
+                first = int(a or 0)
+                last = int(b) if b else None
+            except ValueError:
+                raise GoroscopeError(f"bad range '{argv[i + 1]}' (A:B)") from None
+            i += 1
+        else:
+            expr.append(argv[i])
+        i += 1
+    if not expr:
+        raise GoroscopeError("usage: gomap buckets EXPR [--old] [--range A:B]")
+    return " ".join(expr), old, first, first + default_count if last is None else last

@@ -34,9 +34,27 @@ def is_runtime_frame(f: Frame) -> bool:
     By name first (a user function's frame may point into a header whose
     code was inlined into it), then, for frames without a name, by file.
     """
-    if f.function:
-        return f.function.startswith(RUNTIME_PREFIXES) or f.function.startswith("std::")
-    return "/include/goro/" in f.file or "/include/c++/" in f.file
+    if f.function and (f.function.startswith(RUNTIME_PREFIXES) or f.function.startswith("std::")):
+        return True
+    if "/include/goro/" in f.file or "/runtime/src/" in f.file:
+        return True  # goro's sources (a debugger may name an anonymous-namespace function bare)
+    return not f.function and "/include/c++/" in f.file
+
+
+def strip_return_type(name: str) -> str:
+    """"int goro::select<A, B>(...)" -> "goro::select<A, B>(...)": the GNU demangler
+    prints a template function's return type; GDB's DWARF names do not."""
+    depth = 0
+    for i, c in enumerate(name):
+        if c in "<({[":
+            if c == "(" and depth == 0:
+                break
+            depth += 1
+        elif c in ">)}]":
+            depth -= 1
+        elif c == " " and depth == 0:
+            return strip_return_type(name[i + 1:])
+    return name
 
 
 @functools.lru_cache(maxsize=1 << 16)

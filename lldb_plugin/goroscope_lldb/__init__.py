@@ -1,0 +1,22 @@
+"""goroscope_lldb: the LLDB adapter of goroscope (target, commands, summaries,
+synthetic children, the OperatingSystem plugin). Only this package imports lldb."""
+
+_registered = set()
+
+
+def register(debugger):
+    if id(debugger) in _registered:
+        return
+    _registered.add(id(debugger))
+    from . import commands, printers
+
+    # LLDB looks up commands' and formatters' names in its script session.
+    debugger.HandleCommand("script import goroscope_lldb, goroscope_lldb.commands, "
+                           "goroscope_lldb.printers")
+    commands.install(debugger)
+    printers.install(debugger)
+    # Goroutines as LLDB threads (thread list, thread select, bt; lldb-dap's
+    # threads view): on by default, `goroscope os-plugin off` to stop.
+    from . import osplugin
+
+    osplugin.enable(debugger, True)

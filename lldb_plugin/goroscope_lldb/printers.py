@@ -1,0 +1,131 @@
+"""printers: LLDB summaries and synthetic children for goro's types (the
+summaries are the GDB printers' lines, from the core's decoders)."""
+
+import lldb
+
+from goroscope import maps, objects
+from goroscope.errors import Corrupt, GoroscopeError, MemoryReadError
+
+from . import state
+
+
+def _addr(valobj):
+    a = valobj.GetLoadAddress()
+    if a == lldb.LLDB_INVALID_ADDRESS:
+        raise GoroscopeError("value has no address")
+    return a
+
+
+def _debugger(valobj):
+    return valobj.GetTarget().GetDebugger()
+
+
+def map_summary(valobj, internal_dict):
+    try:
+        rt = state.runtime(_debugger(valobj))
+        h = maps.header(rt, _addr(valobj))
+        t = h.type
+        kv = f"map[{t.keyname}]{t.elemname}" if t else "map"
+        return f"{kv} len={h.count}" + (" (growing)" if h.growing else "")
+    except Corrupt as e:
+        return e.render()
+    except (MemoryReadError, GoroscopeError) as e:
+        return f"<unreadable goro::Map: {e}>"
+
+
+class MapSynth:
+    """Children [0k], [0v], ... growth-correct, capped by target.max-children-count."""
+
+    def __init__(self, valobj, internal_dict):
+        self.valobj = valobj
+        self.slots = []
+
+    def update(self):
+        self.slots = []
+        try:
+            dbg = _debugger(self.valobj)
+            rt = state.runtime(dbg)
+            h = maps.header(rt, _addr(self.valobj))
+            limit = dbg.GetSetting("target.max-children-count")
+            n = limit.GetIntegerValue() if limit.IsValid() else 256
+            self.slots = list(maps.entries(rt, h, max(1, n // 2 + 1)))
+            t = self.valobj.GetType().GetCanonicalType()
+            self.ktype = t.GetTemplateArgumentType(0)
+            self.vtype = t.GetTemplateArgumentType(1)
+        except (Corrupt, MemoryReadError, GoroscopeError):
+            self.slots = []
+        return False
+
+    def num_children(self):
+        return 2 * len(self.slots)
+
+    def get_child_index(self, name):
+        try:
+            return int(name.strip("[]kv")) * 2 + (1 if name.endswith("v]") else 0)
+        except ValueError:
+            return -1
+
+    def get_child_at_index(self, i):
+        sl = self.slots[i // 2]
+        if i % 2 == 0:
+            return self.valobj.CreateValueFromAddress(f"[{i // 2}k]", sl.key_addr, self.ktype)
+        return self.valobj.CreateValueFromAddress(f"[{i // 2}v]", sl.elem_addr, self.vtype)
+
+    def has_children(self):
+        return True
+
+
+def _object_summary(kind, addr_of=None):
+    def summary(valobj, internal_dict):
+        try:
+            rt = state.runtime(_debugger(valobj))
+            a = _addr(valobj)
+            if addr_of:
+                a = addr_of(rt, a)
+            return objects.summary(kind, objects.DECODERS[kind](rt, a))
+        except Corrupt as e:
+            return e.render()
+        except (MemoryReadError, GoroscopeError) as e:
+            return f"<unreadable {kind}: {e}>"
+
+    return summary
+
+
+chan_summary = _object_summary("chan", lambda rt, a: rt.u(a + rt.L.const("Chan.hchan"), 8))
+mutex_summary = _object_summary("mutex")
+rwmutex_summary = _object_summary("rwmutex")
+waitgroup_summary = _object_summary("waitgroup")
+once_summary = _object_summary("once")
+cond_summary = _object_summary("cond")
+syncmap_summary = _object_summary("syncmap")
+
+
+def g_summary(valobj, internal_dict):
+    try:
+        rt = state.runtime(_debugger(valobj))
+        g = rt.g_at(_addr(valobj))
+        s = f"goroutine {g.goid} [{rt.status_name(g.atomicstatus)}"
+        if g.atomicstatus == rt.waiting:
+            s += f": {rt.reason_name(g.waitreason)}"
+        s += "]"
+        if rt.gname(g):
+            s += f' "{rt.gname(g)}"'
+        if g.parentGoid:
+            s += f" created by goroutine {g.parentGoid}"
+        return s
+    except (Corrupt, MemoryReadError, GoroscopeError) as e:
+        return f"<unreadable G: {e}>"
+
+
+def install(debugger):
+    h = debugger.HandleCommand
+    m = "goroscope_lldb.printers"
+    h(f'type summary add -w goroscope -F {m}.map_summary -x "^goro::Map<.+>$"')
+    h(f'type synthetic add -w goroscope -l {m}.MapSynth -x "^goro::Map<.+>$"')
+    h(f'type summary add -w goroscope -F {m}.chan_summary -x "^goro::Chan<.+>$"')
+    for cls, fn in (("Mutex", "mutex"), ("RWMutex", "rwmutex"), ("WaitGroup", "waitgroup"),
+                    ("Once", "once"), ("Cond", "cond")):
+        h(f'type summary add -w goroscope -F {m}.{fn}_summary "goro::{cls}"')
+    h(f'type summary add -w goroscope -F {m}.syncmap_summary -x "^goro::SyncMap<.+>$"')
+    h(f'type summary add -w goroscope -F {m}.g_summary "goro::detail::G"')
+    h("type category enable goroscope")
