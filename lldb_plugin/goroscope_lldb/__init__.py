@@ -5,14 +5,14 @@ _registered = set()
 
 
 def register(debugger):
-    if id(debugger) in _registered:
+    if debugger.GetID() in _registered:
         return
-    _registered.add(id(debugger))
+    _registered.add(debugger.GetID())
     from . import commands, printers
 
     # LLDB looks up commands' and formatters' names in its script session.
     debugger.HandleCommand("script import goroscope_lldb, goroscope_lldb.commands, "
-                           "goroscope_lldb.printers")
+                           "goroscope_lldb.printers, goroscope_lldb.watch")
     commands.install(debugger)
     printers.install(debugger)
     # Goroutines as LLDB threads (thread list, thread select, bt; lldb-dap's

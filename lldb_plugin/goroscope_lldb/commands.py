@@ -63,11 +63,27 @@ def evaluate_address(debugger, expr, kind="map"):
 
 
 def chan_address(debugger, expr):
+    """The hchan address of a goro::Chan<T> or hchan* expression, or of the
+    channel named expr (a name belongs to the hchan)."""
     rt = state.runtime(debugger)
-    try:
-        return rt.u(evaluate_address(debugger, expr, "chan") + rt.L.const("Chan.hchan"), 8)
-    except GoroscopeError:
-        raise
+    frame = debugger.GetSelectedTarget().GetProcess().GetSelectedThread().GetSelectedFrame()
+    v = frame.EvaluateExpression(expr) if frame.IsValid() else None
+    if v is not None and v.IsValid() and v.GetError().Success():
+        t = v.GetType().GetCanonicalType()
+        if t.IsPointerType() and "hchan" in t.GetPointeeType().GetName():
+            return v.GetValueAsUnsigned()
+        if t.IsPointerType():
+            v, t = v.Dereference(), t.GetPointeeType()
+        if t.GetName().startswith("goro::Chan<"):
+            a = v.GetLoadAddress()
+            if a != lldb.LLDB_INVALID_ADDRESS:
+                return rt.u(a + rt.L.const("Chan.hchan"), 8)
+        elif t.GetBasicType() != lldb.eBasicTypeInvalid:
+            return v.GetValueAsUnsigned()
+    named = rt.find_named(expr)
+    if named is not None and named["kind"] == "chan":
+        return named["addr"]
+    raise GoroscopeError(f"{expr}: not a goro::Chan (and no channel is named '{expr}')")
 
 
 class Goroutines:
@@ -107,8 +123,8 @@ def run_in(debugger, goid, cmd):
     p = debugger.GetSelectedTarget().GetProcess()
     prev = p.GetSelectedThread()
     th = p.GetThreadByID(OS_THREAD_BASE + goid)
+    rt = state.runtime(debugger)
     if not th.IsValid():
-        rt = state.runtime(debugger)
         addr = rt.findg(goid)
         if addr is None:
             raise GoroscopeError(f"no goroutine {goid}")
@@ -117,17 +133,31 @@ def run_in(debugger, goid, cmd):
             if w["curg"] == addr:
                 th = p.GetThreadByID(w["procid"])
         if not th.IsValid():
-            raise GoroscopeError(f"goroutine {goid} has no thread (is the goroscope OS plugin "
-                                 f"loaded? `goroscope os-plugin on`)")
+            argv = cmd.split()
+            if argv and argv[0] in ("bt", "backtrace"):
+                # Not a thread (past the OS plugin's limit, or the plugin is
+                # off): the core's own walk from its saved registers.
+                depth = int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 1 << 30
+                g = rt.g_at(addr)  # parked (a running one has its OS thread)
+                v = gcmd.GView(goid, addr, "waiting", "", None, 0, False, g.gopc, g.startpc,
+                               g.parentGoid, "", 0, g.sched_pc, g.sched_sp, g.sched_bp,
+                               g.stack_lo, g.stack_hi)
+                return gcmd.stack_lines(rt, state.symbolizer(debugger), v, depth, "  ")
+            raise GoroscopeError(f"goroutine {goid} is not an LLDB thread (the OS plugin shows "
+                                 f"the first {state.settings['os-plugin-limit']} goroutines: "
+                                 f"`goroscope os-plugin limit N`, or `goroscope os-plugin on`); "
+                                 f"`goroutine {goid} bt` works for any goroutine")
+    # Inside a script command, nested HandleCommand calls run in the outer
+    # command's execution context (LLDB keeps an override stack), so selecting
+    # the thread alone is not enough: the command gets the thread's context.
     ci = debugger.GetCommandInterpreter()
-    sink = lldb.SBCommandReturnObject()
-    ci.HandleCommand(f"thread select {th.GetIndexID()}", sink)
+    p.SetSelectedThread(th)
     out = lldb.SBCommandReturnObject()
     try:
-        ci.HandleCommand(cmd, out)
+        ci.HandleCommand(cmd, lldb.SBExecutionContext(th.GetSelectedFrame()), out)
     finally:
         if prev.IsValid():
-            ci.HandleCommand(f"thread select {prev.GetIndexID()}", sink)
+            p.SetSelectedThread(prev)
     text = (out.GetOutput() or "") + (out.GetError() or "")
     return text.rstrip("\n").split("\n") if text else []
 
@@ -176,15 +206,20 @@ class Gomap:
         pass
 
     def get_short_help(self):
-        return "gomap info|buckets|find EXPR ...: a goro::Map's internals."
+        return "gomap info|buckets|find|watch EXPR ...: a goro::Map's internals."
+
+    def get_long_help(self):
+        return GOMAP_HELP
 
     def __call__(self, debugger, command, exe_ctx, result):
         def body():
             argv = shlex.split(command)
-            if not argv or argv[0] not in ("info", "buckets", "find"):
-                raise GoroscopeError("gomap info|buckets|find EXPR ... (see help gomap)")
+            if not argv or argv[0] not in ("info", "buckets", "find", "watch"):
+                raise GoroscopeError("gomap info|buckets|find|watch EXPR ... (see help gomap)")
             rt = state.runtime(debugger)
             sub, rest = argv[0], argv[1:]
+            if sub == "watch":
+                return gomap_watch(debugger, rest)
             if sub == "info":
                 if not rest:
                     raise GoroscopeError("usage: gomap info EXPR")
@@ -206,6 +241,50 @@ class Gomap:
             return maps.find_lines(h, maps.find(rt, h, rest[-1]))
 
         _run(debugger, result, body)
+
+
+GOMAP_HELP = """gomap info EXPR: the decoded header (B, count, load factor, flags, noverflow,
+  hash0, buckets/oldbuckets, evacuation progress, overflow-chain histogram)
+gomap buckets EXPR [--old] [--range A:B]: tophash, keys and values per bucket
+gomap find EXPR KEY: KEY's hash, tophash, bucket (new and old) and slot
+gomap watch EXPR [--grow] [--evacuated] [--writing] [--key KEY]: hardware watchpoints
+  --grow       stop when growth starts (hmap.buckets changes)
+  --evacuated  stop when evacuation ends (hmap.oldbuckets becomes null)
+  --writing    stop when hashWriting is set: the goroutine doing it, and the one
+               already holding it if any (a concurrent write)
+  --key KEY    stop when KEY's value is written, KEY is deleted, or evacuation
+               moves it (the watch then re-arms itself on its new slot)
+gomap watch --list | --clear: the active map watches. Uses the CPU's debug
+registers (4 on x86-64); refuses with a clear message when they would run out.
+EXPR: an expression of a goro::Map (or a pointer to one), or a debug name."""
+
+
+def gomap_watch(debugger, argv):
+    from . import watch
+
+    ws = watch.watches(debugger)
+    if argv == ["--list"]:
+        return ws.listing() or ["no map watches"]
+    if argv == ["--clear"]:
+        return [f"{ws.clear()} map watchpoint(s) deleted"]
+    flags = {"--grow": False, "--evacuated": False, "--writing": False}
+    key, expr, i = None, [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in flags:
+            flags[a] = True
+        elif a == "--key" and i + 1 < len(argv):
+            key = argv[i + 1]
+            i += 1
+        else:
+            expr.append(a)
+        i += 1
+    if not expr:
+        raise GoroscopeError("usage: gomap watch EXPR [--grow] [--evacuated] [--writing] "
+                             "[--key KEY]")
+    made = ws.arm(evaluate_address(debugger, " ".join(expr)), flags["--grow"],
+                  flags["--evacuated"], flags["--writing"], key)
+    return [f"gomap watch {w.what}: hardware watchpoint {w.number}" for w in made]
 
 
 class Deadlocks:
@@ -235,7 +314,8 @@ class Goroscope:
 
     def get_short_help(self):
         return ("goroscope snapshot FILE [--no-frames] [--map NAME] [--buckets N] | "
-                "goroscope view [ADDR] | goroscope os-plugin on|off")
+                "goroscope view [ADDR] | goroscope os-plugin on|off|limit N | "
+                "goroscope set|show [print-limit|bucket-limit|viewer|auto-push] [VALUE]")
 
     def __call__(self, debugger, command, exe_ctx, result):
         def body():
@@ -245,7 +325,13 @@ class Goroscope:
             if argv[0] == "os-plugin":
                 from . import osplugin
 
+                if argv[1:2] == ["limit"] and len(argv) == 3 and argv[2].isdigit():
+                    return [osplugin.limit(int(argv[2]))]
+                if argv[1:] not in ([], ["on"], ["off"]):
+                    raise GoroscopeError("usage: goroscope os-plugin on|off|limit N")
                 return [osplugin.enable(debugger, argv[1:] != ["off"])]
+            if argv[0] in ("set", "show"):
+                return settings_command(argv)
             if argv[0] not in ("snapshot", "view"):
                 raise GoroscopeError(self.get_short_help())
             frames, map_name, limit, rest = True, None, state.settings["bucket-limit"], []
@@ -263,15 +349,11 @@ class Goroscope:
                 else:
                     rest.append(a)
                 i += 1
-            rt = state.runtime(debugger)
-            pid = debugger.GetSelectedTarget().GetProcess().GetProcessID()
-            doc = snapshot.build(rt, state.symbolizer(debugger), "goroscope-lldb", pid, frames,
-                                 limit, map_name)
-            text = snapshot.dumps(doc)
+            doc, text = snapshot_text(debugger, frames, limit, map_name)
             if argv[0] == "view":
                 from goroscope import push
 
-                addr = rest[0] if rest else (state.settings["viewer"] or push.default_address())
+                addr = rest[0] if rest else viewer_address()
                 push.send(addr, text)
                 return [f"snapshot pushed to {addr}"]
             if len(rest) != 1:
@@ -288,8 +370,90 @@ class Goroscope:
         _run(debugger, result, body)
 
 
+SETTINGS = {  # GDB's `set goroscope KEY`: (parse, doc)
+    "print-limit": (int, "The number of buckets `gomap buckets` prints without --range."),
+    "bucket-limit": (int, "The buckets per array a snapshot holds (0: all)."),
+    "viewer": (str, "The address of goroscope-view --listen (unix:PATH or tcp:HOST:PORT)."),
+    "auto-push": (None, "Whether every stop pushes a snapshot to the viewer."),
+}
+
+
+def _show(key):
+    v = state.settings[key]
+    if key == "auto-push":
+        v = "on" if v else "off"
+    elif key == "viewer" and not v:
+        from goroscope import push
+
+        v = push.default_address()
+    return f"goroscope {key} is {v}."
+
+
+def settings_command(argv):
+    """`goroscope set KEY VALUE`, `goroscope show [KEY]` (LLDB has no user settings)."""
+    if argv[0] == "show":
+        keys = argv[1:] or list(SETTINGS)
+        for k in keys:
+            if k not in SETTINGS:
+                raise GoroscopeError(f"no setting '{k}' (settings: {', '.join(SETTINGS)})")
+        return [_show(k) for k in keys]
+    if len(argv) != 3 or argv[1] not in SETTINGS:
+        raise GoroscopeError(f"usage: goroscope set {'|'.join(SETTINGS)} VALUE")
+    key, val = argv[1], argv[2]
+    parse = SETTINGS[key][0]
+    if parse is None:
+        if val not in ("on", "off", "1", "0", "true", "false"):
+            raise GoroscopeError(f"goroscope set {key}: on or off, not '{val}'")
+        state.settings[key] = val in ("on", "1", "true")
+    else:
+        try:
+            state.settings[key] = parse(val)
+        except ValueError:
+            raise GoroscopeError(f"goroscope set {key}: not a number: '{val}'") from None
+    return []
+
+
+def snapshot_text(debugger, frames=True, limit=None, map_name=None):
+    from goroscope import snapshot
+
+    rt = state.runtime(debugger)
+    pid = debugger.GetSelectedTarget().GetProcess().GetProcessID()
+    doc = snapshot.build(rt, state.symbolizer(debugger), "goroscope-lldb", pid, frames,
+                         state.settings["bucket-limit"] if limit is None else limit, map_name)
+    return doc, snapshot.dumps(doc)
+
+
+def viewer_address():
+    from goroscope import push
+
+    return state.settings["viewer"] or push.default_address()
+
+
+class StopHook:
+    """The plugin's stop hook: `gomap watch`'s queued changes and messages,
+    then the auto-push of a snapshot to the viewer."""
+
+    def __init__(self, target, extra_args, internal_dict):
+        self.debugger = target.GetDebugger()
+
+    def handle_stop(self, exe_ctx, stream):
+        from . import watch
+
+        watch.on_stop(self.debugger, stream)
+        if state.settings.get("auto-push"):
+            try:
+                from goroscope import push
+
+                push.send(viewer_address(), snapshot_text(self.debugger)[1])
+            except Exception as e:  # noqa: BLE001 - a failed push never disturbs the stop
+                stream.Print(f"goroscope: auto-push: {e}\n")
+        return True
+
+
 def install(debugger):
     ci = debugger.HandleCommand
     for name, cls in (("goroutines", "Goroutines"), ("goroutine", "Goroutine"), ("gomap", "Gomap"),
                       ("deadlocks", "Deadlocks"), ("goroscope", "Goroscope")):
         ci(f"command script add -o -c goroscope_lldb.commands.{cls} {name}")
+    debugger.GetCommandInterpreter().HandleCommand(
+        "target stop-hook add -P goroscope_lldb.commands.StopHook", lldb.SBCommandReturnObject())

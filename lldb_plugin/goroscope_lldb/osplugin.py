@@ -6,6 +6,13 @@ unwind it from the registers saved in its G record (G.sched: rip, rsp, rbp,
 rbx, r12-r15). Running goroutines stay on their OS threads (LLDB keeps the
 real threads as they are). Enabled with `goroscope os-plugin on`, which sets
 target.process.python-os-plugin-path to this file.
+
+At most `goroscope os-plugin limit N` goroutines (default 1024, the lowest
+goids) become threads, as Delve's DAP server caps its threads response at
+1024 goroutines: LLDB builds a thread object, and lldb-dap a UI row, per
+thread at every stop, which for 100k goroutines took 190 s a stop here
+(1024: see docs/performance.md). `goroutines` always lists every goroutine,
+and `goroutine ID CMD` reaches any of them.
 """
 
 import os
@@ -18,6 +25,13 @@ _REGS = [("rax", 0), ("rbx", 1), ("rcx", 2), ("rdx", 3), ("rsi", 4), ("rdi", 5),
          ("rsp", 7), ("r8", 8), ("r9", 9), ("r10", 10), ("r11", 11), ("r12", 12), ("r13", 13),
          ("r14", 14), ("r15", 15), ("rip", 16), ("rflags", None), ("cs", None), ("fs", None),
          ("gs", None), ("ss", None), ("ds", None), ("es", None)]
+
+
+def limit(n):
+    from goroscope_lldb import state
+
+    state.settings["os-plugin-limit"] = n
+    return f"goroscope OS plugin: at most {n} goroutines as threads (from the next stop)"
 
 
 def enable(debugger, on=True):
@@ -39,18 +53,22 @@ class OperatingSystemPlugIn:
         for p in (here, os.path.join(os.path.dirname(here), "python")):
             if p not in sys.path:
                 sys.path.insert(0, p)
-        from goroscope import runtime as rtmod
-        from goroscope_lldb.target import LldbTarget
+        from goroscope_lldb import state
 
-        return rtmod.Runtime(LldbTarget(self.process.GetTarget().GetDebugger()))
+        return state.runtime(self.process.GetTarget().GetDebugger())
 
     def get_thread_info(self):
         out = []
         try:
+            from goroscope_lldb import state
+
             rt = self._runtime()
-            for _addr, g in rt.all_g():
+            limit = state.settings["os-plugin-limit"]
+            for _addr, g in sorted(rt.all_g(), key=lambda ag: ag[1].goid):
                 if g.atomicstatus == rt.running:
                     continue  # on its OS thread
+                if len(out) >= limit:
+                    break
                 reason = rt.reason_name(g.waitreason) if g.atomicstatus == rt.waiting else \
                     rt.status_name(g.atomicstatus)
                 # (no register_data_addr: LLDB would read a register block at

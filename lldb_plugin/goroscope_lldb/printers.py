@@ -34,45 +34,48 @@ def map_summary(valobj, internal_dict):
 
 
 class MapSynth:
-    """Children [0k], [0v], ... growth-correct, capped by target.max-children-count."""
+    """One child per entry, named by its key (`[42] = 1764`, as GDB's `map`
+    display hint prints it), growth-correct, capped by target.max-children-count."""
 
     def __init__(self, valobj, internal_dict):
         self.valobj = valobj
         self.slots = []
+        self.names = []
 
     def update(self):
-        self.slots = []
+        self.slots, self.names = [], []
         try:
             dbg = _debugger(self.valobj)
             rt = state.runtime(dbg)
             h = maps.header(rt, _addr(self.valobj))
             limit = dbg.GetSetting("target.max-children-count")
             n = limit.GetIntegerValue() if limit.IsValid() else 256
-            self.slots = list(maps.entries(rt, h, max(1, n // 2 + 1)))
-            t = self.valobj.GetType().GetCanonicalType()
-            self.ktype = t.GetTemplateArgumentType(0)
-            self.vtype = t.GetTemplateArgumentType(1)
+            self.slots = list(maps.entries(rt, h, max(1, n) + 1))  # one more: LLDB shows "..."
+            t = h.type
+            self.names = [f"[{maps.render_value(rt, t.keykind, sl.key_addr, t.keytypesize)}]"
+                          for sl in self.slots]
+            self.vtype = self.valobj.GetType().GetCanonicalType().GetTemplateArgumentType(1)
         except (Corrupt, MemoryReadError, GoroscopeError):
-            self.slots = []
+            self.slots, self.names = [], []
         return False
 
     def num_children(self):
-        return 2 * len(self.slots)
+        return len(self.slots)
 
     def get_child_index(self, name):
         try:
-            return int(name.strip("[]kv")) * 2 + (1 if name.endswith("v]") else 0)
+            return self.names.index(name)
         except ValueError:
             return -1
 
     def get_child_at_index(self, i):
-        sl = self.slots[i // 2]
-        if i % 2 == 0:
-            return self.valobj.CreateValueFromAddress(f"[{i // 2}k]", sl.key_addr, self.ktype)
-        return self.valobj.CreateValueFromAddress(f"[{i // 2}v]", sl.elem_addr, self.vtype)
+        if not 0 <= i < len(self.slots):
+            return None
+        return self.valobj.CreateValueFromAddress(self.names[i], self.slots[i].elem_addr,
+                                                  self.vtype)
 
     def has_children(self):
-        return True
+        return bool(self.slots)
 
 
 def _object_summary(kind, addr_of=None):
@@ -120,7 +123,7 @@ def g_summary(valobj, internal_dict):
 def install(debugger):
     h = debugger.HandleCommand
     m = "goroscope_lldb.printers"
-    h(f'type summary add -w goroscope -F {m}.map_summary -x "^goro::Map<.+>$"')
+    h(f'type summary add -w goroscope -e -F {m}.map_summary -x "^goro::Map<.+>$"')
     h(f'type synthetic add -w goroscope -l {m}.MapSynth -x "^goro::Map<.+>$"')
     h(f'type summary add -w goroscope -F {m}.chan_summary -x "^goro::Chan<.+>$"')
     for cls, fn in (("Mutex", "mutex"), ("RWMutex", "rwmutex"), ("WaitGroup", "waitgroup"),

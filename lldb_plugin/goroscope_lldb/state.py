@@ -8,13 +8,14 @@ from .target import LldbTarget
 
 _targets = {}
 _cache = {}
-settings = {"print-limit": 64, "bucket-limit": 4096, "viewer": None, "auto-push": False}
+settings = {"print-limit": 64, "bucket-limit": 4096, "viewer": None, "auto-push": False,
+            "os-plugin-limit": 1024}
 
 
 def target(debugger):
-    t = _targets.get(id(debugger))
+    t = _targets.get(debugger.GetID())
     if t is None:
-        t = _targets[id(debugger)] = LldbTarget(debugger)
+        t = _targets[debugger.GetID()] = LldbTarget(debugger)
     return t
 
 
@@ -24,9 +25,10 @@ def runtime(debugger):
     if not p.IsValid() or p.GetState() == 0:
         raise GoroscopeError("the program is not running: run it, attach to a process or load a "
                              "core file")
-    key = (id(debugger), p.GetProcessID(), p.GetStopID())
+    key = (debugger.GetID(), p.GetProcessID(), p.GetStopID())
     rt = _cache.get("rt")
     if rt is None or _cache.get("key") != key:
+        t.bind(p)
         rt = rtmod.Runtime(t)
         _cache.update(rt=rt, key=key)
     return rt
@@ -34,7 +36,13 @@ def runtime(debugger):
 
 def symbolizer(debugger):
     t = target(debugger)
-    key = (id(debugger), t.target().GetExecutable().fullpath)
+    key = (debugger.GetID(), t.target().GetExecutable().fullpath)
     if _cache.get("symkey") != key:
         _cache.update(sym=Symbolizer(t), symkey=key)
     return _cache["sym"]
+
+
+def reset():
+    """Forget the decoded state (the next command decodes from scratch)."""
+    _cache.pop("rt", None)
+    _cache.pop("key", None)

@@ -9,7 +9,6 @@ demangler would say `'lambda'()`).
 
 import functools
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -38,6 +37,9 @@ def gnu_demangle(mangled):
 class LldbTarget(Target):
     def __init__(self, debugger):
         self.debugger = debugger
+        self._process = None
+        self._err = lldb.SBError()
+        self._mem = None  # fd of /proc/PID/mem (see bind)
 
     def target(self):
         return self.debugger.GetSelectedTarget()
@@ -45,12 +47,67 @@ class LldbTarget(Target):
     def process(self):
         return self.target().GetProcess()
 
+    def bind(self, process):
+        """Reads go to process until the next bind (state.runtime binds at
+        each stop): looking it up per read was a third of `goroutines`.
+
+        A live process on this host is also read through /proc/PID/mem (one
+        pread instead of an lldb-server packet per read: `goroutines` over
+        100k goroutines' stacks, first call, 5.2 s -> see docs/performance.md),
+        once a read of the layout descriptor through both paths agrees; any
+        failure falls back to LLDB's reads. Still memory reads only."""
+        self._process = process
+        self._err = lldb.SBError()
+        if self._mem is not None:
+            os.close(self._mem)
+            self._mem = None
+        if self.is_core() or not process.IsValid():
+            return
+        try:
+            fd = os.open(f"/proc/{process.GetProcessID()}/mem", os.O_RDONLY)
+        except OSError:
+            return
+        probe = self.symbol_address("goroscope_layout")
+        try:
+            same = probe is not None and os.pread(fd, 64, probe) == self._lldb_read(probe, 64)
+        except (OSError, MemoryReadError):
+            same = False
+        if same:
+            self._mem = fd
+        else:
+            os.close(fd)
+
+    def _lldb_read(self, addr, size):
+        p, err = self._process, self._err
+        if p is None:
+            p = self.process()
+        err.Clear()
+        data = p.ReadMemory(addr, size, err)
+        if err.Success() and data is not None and len(data) == size:
+            return data
+        return None
+
     def read(self, addr, size):
-        err = lldb.SBError()
-        data = self.process().ReadMemory(addr, size, err)
-        if not err.Success() or data is None or len(data) != size:
-            raise MemoryReadError(addr, size)
-        return bytes(data)
+        if self._mem is not None:
+            try:
+                data = os.pread(self._mem, size, addr)
+                if len(data) == size:
+                    return data
+            except OSError:
+                pass
+        data = self._lldb_read(addr, size)
+        if data is not None:
+            return data
+        if self.is_core():
+            # gcore leaves out read-only file-backed mappings (.rodata: type
+            # names) and LLDB's core process does not fall back to the
+            # executable for them, as GDB does: read them from its sections.
+            t = self.target()
+            err = lldb.SBError()
+            data = t.ReadMemory(t.ResolveLoadAddress(addr), size, err)
+            if err.Success() and data is not None and len(data) == size:
+                return bytes(data)
+        raise MemoryReadError(addr, size)
 
     def symbol_address(self, name):
         t = self.target()
@@ -111,7 +168,14 @@ class LldbTarget(Target):
         phys = phys[2:] if phys.startswith("::") else phys  # extern "C" functions
         if not phys and not file:
             return []
-        names = [n for n, _, _ in inl] + [phys]
+        names = [strip_return_type(n or "") for n, _, _ in inl] + [phys]
+        # LLDB names an inlined function by its DW_AT_name when GCC put the
+        # linkage name elsewhere ("__invoke_impl<...>", "chanpark"); GDB
+        # qualifies it. Code in libstdc++'s headers is namespace std's.
+        for i in range(len(inl)):
+            fi = file if i == 0 else inl[i - 1][1]
+            if "::" not in names[i].split("<")[0] and "/include/c++/" in fi:
+                names[i] = "std::" + names[i]
         frames = []
         for i, name in enumerate(names):
             if i == 0:
@@ -129,14 +193,24 @@ class LldbTarget(Target):
         return p.IsValid() and p.GetPluginName() in ("elf-core", "minidump", "mach-o-core")
 
     def core_time_ns(self):
+        """The core file's mtime. LLDB 16's SB API does not say which file a core
+        process came from (no SBProcess.GetCoreFile), but LLDB maps the core
+        into memory: the mapped ELF files of type ET_CORE are the candidates."""
         if not self.is_core():
             return None
-        out = lldb.SBCommandReturnObject()
-        self.debugger.GetCommandInterpreter().HandleCommand("target list", out)
-        m = re.search(r"core file '([^']+)'", out.GetOutput() or "")
-        if not m:
-            return None
+        cores = []
         try:
-            return os.stat(m.group(1)).st_mtime_ns
+            with open("/proc/self/maps") as f:
+                paths = {ln.split(None, 5)[5].strip() for ln in f if ln.count(" ") >= 5
+                         and "/" in ln}
         except OSError:
             return None
+        for path in sorted(paths):
+            try:
+                with open(path, "rb") as f:
+                    head = f.read(18)
+                if head[:4] == b"\x7fELF" and head[16:18] == b"\x04\x00":
+                    cores.append(os.stat(path).st_mtime_ns)
+            except OSError:
+                continue
+        return cores[0] if len(cores) == 1 else None

@@ -44,6 +44,12 @@ def is_runtime_frame(f: Frame) -> bool:
 def strip_return_type(name: str) -> str:
     """"int goro::select<A, B>(...)" -> "goro::select<A, B>(...)": the GNU demangler
     prints a template function's return type; GDB's DWARF names do not."""
+    if name.startswith("decltype("):  # "decltype(auto) std::apply<...>(...)"
+        depth = 0
+        for i, c in enumerate(name):
+            depth += (c == "(") - (c == ")")
+            if depth == 0 and c == ")":
+                return strip_return_type(name[i + 1:].lstrip())
     depth = 0
     for i, c in enumerate(name):
         if c in "<({[":

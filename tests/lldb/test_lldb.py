@@ -1,0 +1,333 @@
+"""The LLDB plugin end to end (lldb-16 -b transcripts): the commands, the
+summaries and synthetic children, goroutines as LLDB threads (the
+OperatingSystem plugin) on a live process, a gcore core file and
+lldb-server; and parity with the GDB plugin on one core file.
+
+Run: /usr/bin/python3 -m pytest tests/lldb (needs the fixtures built:
+./goroscope build); ctest runs it as `lldb.plugin` (label lldb).
+"""
+
+import json
+import os
+import re
+import sys
+import tempfile
+
+import pytest
+
+import lldbtest
+
+sys.path.insert(0, os.path.join(lldbtest.ROOT, "tests", "gdb"))
+import gdbtest  # noqa: E402
+from test_gdb import LINE, RECV, SEND, line_of  # noqa: E402  (one fixture vocabulary)
+
+WORKERS = "goroutines -with userloc worker"
+
+BLOCKS = [
+    ("goroutines", "goroutines"),
+    ("stacks", "goroutines -t 3 -with userloc worker"),
+    ("labels", "goroutines -l -with label role=locker"),
+    ("group", "goroutines -group userloc"),
+    ("chan", "goroutines -chan jobs"),
+    ("exec", "goroutines -with userloc worker -exec bt 6"),
+    ("badflag", "goroutines -bogus"),
+    ("threads", "thread list"),
+    ("f1", "frame select 1"),
+    ("vsessions", "frame variable sessions"),
+    ("vgrowing", "frame variable growing"),
+    ("vjobs", "frame variable jobs"),
+    ("vmu", "frame variable mu"),
+    ("vwg", "frame variable wg"),
+    ("vrw", "frame variable rw"),
+    ("vonce", "frame variable once"),
+    ("vcond", "frame variable cond"),
+    ("vsm", "frame variable sm"),
+    ("maxc", "settings set target.max-children-count 4"),
+    ("vsessions4", "frame variable sessions"),
+    ("info", "gomap info sessions"),
+    ("infogrowing", "gomap info growing"),
+    ("buckets", "gomap buckets growing --range 0:8"),
+    ("findint", "gomap find sessions 42"),
+    ("findstr", "gomap find growing key3"),
+    ("findnone", "gomap find growing nokey"),
+    ("nosuch", "gomap info nosuch"),
+    ("gnone", "goroutine 999999"),
+]
+
+
+@pytest.fixture(scope="module")
+def binary():
+    return lldbtest.fixture("blocked")
+
+
+@pytest.fixture(scope="module", params=["live", "core", "remote"])
+def t(request, binary):
+    if request.param == "core":
+        with tempfile.TemporaryDirectory() as d:
+            core = lldbtest.make_core(binary, d)
+            res, out = lldbtest.session(binary, BLOCKS, mode="core", core=core)
+    else:
+        res, out = lldbtest.session(binary, BLOCKS, mode=request.param)
+    if "goroutines" not in res:
+        pytest.fail("no transcript:\n" + out[-3000:])
+    res["_mode"] = request.param
+    return res
+
+
+def glines(text):
+    return [m for m in (LINE.match(x) for x in text.splitlines()) if m]
+
+
+def test_goroutines_lists_every_goroutine_as_gdb_does(t):
+    gs = glines(t["goroutines"])
+    assert len(gs) == 8 and t["goroutines"].rstrip().endswith("[8 goroutines]"), t["goroutines"]
+    main = [m for m in gs if m.group(2) == "1"][0]
+    assert main.group(1) == "*" and main.group(6) == "ready"
+    assert re.search(r"\(thread \d+\)", main.group(8))
+    assert sum(1 for m in gs if m.group(6) == "worker" and m.group(5) == str(RECV)) == 3
+    assert all(re.search(r" [\d.]+(ms|s)\]$", m.group(8)) for m in gs if m.group(2) != "1"), \
+        "every waiting goroutine shows how long it has waited (a core: up to its mtime)"
+
+
+def test_flags(t):
+    assert t["stacks"].count("Goroutine") == 3 and "(truncated)" in t["stacks"]
+    assert re.search(r'Goroutine \d+ .*\n\s+Labels: "role":"locker"', t["labels"]), t["labels"]
+    assert re.search(rf"blocked\.cpp:{RECV} worker .*\n(\t.*\n){{3}}\tTotal: 3\n", t["group"]), t["group"]
+    assert len(glines(t["chan"])) == 4, t["chan"]  # 3 workers and the select
+    assert t["badflag"].strip().startswith("error: goroscope: ") and \
+        len(t["badflag"].strip().splitlines()) == 1, t["badflag"]
+
+
+def test_exec_runs_bt_on_each_goroutines_own_stack(t):
+    s = t["exec"]
+    assert s.count("Goroutine ") == 3, s
+    assert len(re.findall(rf"worker\(.*\) at blocked\.cpp:{RECV}", s)) == 3, s
+
+
+def test_os_plugin_goroutines_are_threads(t):
+    """thread list: one thread per parked goroutine, named with its wait
+    reason; the running goroutine stays on its OS thread: as many
+    goroutines in all as `goroutines` lists."""
+    names = re.findall(r"name = 'goroutine (\d+) \[([^\]]+)\]'", t["threads"])
+    assert len(names) == 7, t["threads"]
+    running = len([m for m in glines(t["goroutines"]) if "(thread " in m.group(8)])
+    assert len(names) + running == len(glines(t["goroutines"]))
+    assert sorted(r for _, r in names) == sorted(["chan receive"] * 3 + [
+        "sync.Mutex.Lock", "select", "sync.WaitGroup.Wait", "sleep"])
+
+
+def test_summaries_and_synthetic_children(t):
+    assert re.search(r"sessions = map\[long int\]long int len=100 \{", t["vsessions"]), \
+        t["vsessions"]
+    assert re.search(r"growing = map\[std::__cxx11::basic_string<char>\]int len=\d+ "
+                     r"\(growing\)", t["vgrowing"]), t["vgrowing"]
+    assert re.search(r'^  \["key3"\] = 3$', t["vgrowing"], re.M), t["vgrowing"]
+    assert re.search(r"jobs = chan int len=0 cap=0 recvq=\[\d+ \d+ \d+ \d+\] sendq=\[\]",
+                     t["vjobs"]), t["vjobs"]
+    assert re.search(r"mu = sync\.Mutex locked by goroutine 1, waiters \[\d+\]", t["vmu"])
+    assert re.search(r"wg = sync\.WaitGroup counter=1 waiters=1 \[\d+\]", t["vwg"])
+    assert "rw = sync.RWMutex readers=2" in t["vrw"]
+    assert "once = sync.Once done" in t["vonce"]
+    assert "cond = sync.Cond no waiters" in t["vcond"]
+    assert "sm = sync.Map read=0 dirty=3 misses=2 amended=true" in t["vsm"]
+    # target.max-children-count 4: four entries, then LLDB's "..."
+    kids = re.findall(r"^  \[(\d+)\] = (\d+)$", t["vsessions4"], re.M)
+    assert len(kids) == 4 and all(int(v) == int(k) ** 2 for k, v in kids), t["vsessions4"]
+    assert "..." in t["vsessions4"]
+
+
+def test_gomap(t):
+    assert re.search(r"^map\[long int\]long int at 0x[0-9a-f]+\n  count      100\n", t["info"],
+                     re.M), t["info"]
+    assert re.search(r"evacuation \d+/\d+ old buckets \(\d+%\), doubling", t["infogrowing"])
+    assert re.search(r"^bucket 0 ", t["buckets"], re.M), t["buckets"]
+    assert re.search(r"^key 42: hash 0x[0-9a-f]+, tophash 0x[0-9a-f]+\n.*\n  found: bucket \d+, "
+                     r"slot \d", t["findint"], re.M), t["findint"]
+    assert "found: " in t["findstr"], t["findstr"]
+    assert "not found" in t["findnone"], t["findnone"]
+    assert t["nosuch"].strip() == ("error: goroscope: use of undeclared identifier 'nosuch' "
+                                   "(and no map is named 'nosuch')"), t["nosuch"]
+    assert t["gnone"].strip() == "error: goroscope: no goroutine 999999"
+
+
+# `gw` = `goroutine W`, W the lowest goroutine parked in a channel receive
+# (goids differ from run to run).
+ALIAS_GW = ("script import goroscope_lldb.state as s; rt = s.runtime(lldb.debugger); "
+            "w = min(g.goid for a, g in rt.all_g() if g.atomicstatus == rt.waiting and "
+            "rt.reason_name(g.waitreason) == 'chan receive'); "
+            "lldb.debugger.HandleCommand('command alias gw goroutine %d' % w)")
+
+
+@pytest.mark.parametrize("mode", ["live", "core", "remote"])
+def test_goroutine_id_cmd_and_thread_select_walk_a_parked_goroutine(binary, mode):
+    """`goroutine ID bt`, and `goroutine ID` + `bt` / `frame variable`: the
+    stack of a goroutine parked in a channel receive reaches worker()."""
+    blocks = [("alias", ALIAS_GW), ("gbt", "gw bt 8"), ("gsel", "gw"), ("bt", "bt"),
+              ("fr", "frame select 5"), ("fv", "frame variable done")]
+    with tempfile.TemporaryDirectory() as d:
+        core = lldbtest.make_core(binary, d) if mode == "core" else None
+        res, out = lldbtest.session(binary, blocks, mode=mode, core=core)
+    gbt = res.get("gbt", "")
+    assert re.search(r"thread #\d+, name = 'goroutine \d+ \[chan receive\]'", gbt), out[-3000:]
+    assert re.search(rf"worker\(.*\) at blocked\.cpp:{RECV}", gbt), gbt
+    assert "[Switching to goroutine" in res["gsel"], res["gsel"]
+    assert re.search(r"\* thread #\d+, name = 'goroutine \d+ \[chan receive\]'", res["bt"])
+    assert re.search(rf"worker\(.*\) at blocked\.cpp:{RECV}", res["bt"]), res["bt"]
+    assert re.search(r"done = 0x[0-9a-f]+ sync\.WaitGroup counter=7 waiters=0", res["fv"]), \
+        res["fv"]
+
+
+def test_deadlocks():
+    b = lldbtest.fixture("deadlock")
+    res, out = lldbtest.session(b, [("deadlocks", "deadlocks")])
+    s = res.get("deadlocks", "")
+    assert re.search(r'^deadlock: goroutine (\d+) \[sync\.Mutex\.Lock\] waits on sync\.Mutex '
+                     r'"(a|b)" 0x[0-9a-f]+, held by goroutine (\d+)', s, re.M), out[-3000:]
+    assert re.search(rf"^\tgoroutine \d+ \[chan send\]:\n\tmain::.*\(\.\.\.\)\n\t\t\S+deadlock"
+                     rf"\.cpp:{SEND}$", s, re.M), s
+
+
+def test_commands_without_a_process_say_so(binary):
+    res, out = lldbtest.session(binary, [("g", "goroutines"), ("m", "gomap info sessions")],
+                                mode="none")
+    for k in ("g", "m"):
+        assert res[k].strip() == ("error: goroscope: the program is not running: run it, "
+                                  "attach to a process or load a core file"), res[k]
+
+
+PARITY = [
+    ("goroutines", "goroutines"),
+    ("group", "goroutines -group userloc"),
+    ("labels", "goroutines -l -with label role=locker"),
+    ("info", "gomap info sessions"),
+    ("infogrowing", "gomap info growing"),
+    ("buckets", "gomap buckets growing --old"),
+    ("find", "gomap find growing key3"),
+    ("deadlocks", "deadlocks"),
+]
+
+
+def user_frames_only(doc):
+    """The document without the runtime's own frames: LLDB 16 finds no DWARF
+    function at some runtime addresses (gopark's: `image lookup -v` lists no
+    Function or Blocks there), so the inlined levels GDB shows inside the
+    runtime (gogo, mcall) are invisible to it. Every user frame is the same."""
+    for g in doc["goroutines"]:
+        g["frames"] = [f for f in g.get("frames", []) if not f.get("runtime")]
+    return doc
+
+
+@pytest.mark.parametrize("fixture", ["blocked", "deadlock"])
+def test_parity_with_gdb_on_one_core(fixture):
+    """One stopped state (a gcore core file), both debuggers: the same text
+    for every command and equal snapshots (apart from the producer's name and
+    the runtime's internal frames, see user_frames_only)."""
+    b = lldbtest.fixture(fixture)
+    blocks = PARITY if fixture == "blocked" else [PARITY[0], PARITY[1], PARITY[-1]]
+    with tempfile.TemporaryDirectory() as d:
+        core = lldbtest.make_core(b, d)
+        snaps = {"gdb": f"{d}/gdb.json", "lldb": f"{d}/lldb.json"}
+        g, gout = gdbtest.session(b, blocks + [("snap", f"goroscope snapshot {snaps['gdb']}")],
+                                  mode="core", core=core)
+        ll, lout = lldbtest.session(b, blocks + [("snap", f"goroscope snapshot {snaps['lldb']}")],
+                                    mode="core", core=core)
+        for name, _ in blocks:
+            assert name in g and name in ll, (gout + lout)[-3000:]
+            assert g[name] and g[name] == ll[name], f"{name}:\nGDB:\n{g[name]}\nLLDB:\n{ll[name]}"
+        docs = {}
+        for k, p in snaps.items():
+            with open(p) as f:
+                docs[k] = json.load(f)
+    assert docs["gdb"]["producer"].pop("name") == "goroscope-gdb"
+    assert docs["lldb"]["producer"].pop("name") == "goroscope-lldb"
+    assert sum(len(x["frames"]) for x in docs["gdb"]["goroutines"]) > 0
+    users = [sum(1 for f in x["frames"] if not f.get("runtime")) for x in docs["gdb"]["goroutines"]]
+    assert all(users), "every goroutine has user frames"
+    assert user_frames_only(docs["gdb"]) == user_frames_only(docs["lldb"])
+
+
+@pytest.mark.parametrize("mode", ["live", "remote"])
+def test_gomap_watch_through_sb_watchpoints(mode):
+    """The GDB test's scenario: each watch stops at its event only (LLDB prints
+    the message with the stop, after its "Watchpoint N hit" lines)."""
+    b = lldbtest.fixture("grow")
+    res, out = lldbtest.session(b, mode=mode, blocks=[
+        ("arm", "gomap watch m --grow --evacuated"),
+        ("c1", "continue"), ("c2", "continue"), ("info", "gomap info m"),
+        ("clear", "gomap watch --clear"),
+        ("key", "gomap watch m --key 5"),
+        ("k1", "continue"), ("k2", "continue"), ("k3", "continue"), ("k4", "continue"),
+        ("clear2", "gomap watch --clear"),
+        ("writing", "gomap watch m --writing"),
+        ("w1", "continue"),
+        ("toomany", "gomap watch m --grow --evacuated --key 3"),
+        ("list", "gomap watch --list"),
+    ])
+    assert "gomap watch --grow: hardware watchpoint" in res.get("arm", ""), out[-3000:]
+    # the stop's message precedes the block of the `continue` that stopped
+    grow = out.index("BEGIN c1")
+    assert re.search(r"gomap watch --grow: growth started \(B 0 -> 1\): buckets 0x[0-9a-f]+, "
+                     r"oldbuckets 0x[0-9a-f]+ \(1 to evacuate\), count 8\nBEGIN c1", out), \
+        out[:grow][-1500:]
+    assert re.search(r"gomap watch --evacuated: evacuation done: oldbuckets 0x[0-9a-f]+ "
+                     r"released; B=1 \(2 buckets\), count \d+\nBEGIN c2", out), out[-3000:]
+    assert "oldbuckets 0x0 (not growing)" in res["info"]
+    assert res["clear"].strip() == "2 map watchpoint(s) deleted"
+    hops = re.findall(r"gomap watch --key 5: evacuation \([XY]\) moves it from old bucket "
+                      r"(\d+) slot \d to bucket (\d+) slot \d; watch re-armed there", out)
+    assert len(hops) >= 3, out[-4000:]
+    for (a, b), (c, _) in zip(hops, hops[1:]):
+        assert b == c, hops
+    assert re.search(r"gomap watch --writing: goroutine 1 sets hashWriting \(a write begins\)"
+                     r"\nBEGIN w1", out), out[-3000:]
+    assert res["toomany"].strip().startswith(
+        "error: goroscope: gomap watch needs 4 hardware watchpoint(s) and 1 is in use: "
+        "x86-64 has 4 debug registers"), res["toomany"]
+    assert "gomap watch --writing on map 0x" in res["list"]
+
+
+def test_view_settings_and_auto_push_reach_a_listening_viewer():
+    import socket
+    import threading
+
+    b = lldbtest.fixture("blocked")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "view.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(8)
+        srv.settimeout(60)
+        got = []
+
+        def serve():
+            try:
+                while len(got) < 2:
+                    c, _ = srv.accept()
+                    with c, c.makefile("rb") as f:
+                        got.append(f.readline())
+            except OSError:
+                pass
+
+        th = threading.Thread(target=serve, daemon=True)
+        th.start()
+        res, out = lldbtest.session(b, [
+            ("view", f"goroscope view unix:{path}"),
+            ("set", f"goroscope set viewer unix:{path}"),
+            ("auto", "goroscope set auto-push on"),
+            ("show", "goroscope show auto-push"),
+            ("next", "next"),
+            ("noview", f"goroscope view unix:{d}/none.sock"),
+            ("badset", "goroscope set auto-push maybe"),
+        ])
+        th.join(30)
+        srv.close()
+    assert res["view"].strip() == f"snapshot pushed to unix:{path}", out[-2000:]
+    assert res["show"].strip() == "goroscope auto-push is on."
+    assert len(got) == 2, out[-2000:]  # `goroscope view`, then the stop after `next`
+    for line in got:
+        doc = json.loads(line)
+        assert doc["format"] == "goroscope-snapshot" and len(doc["goroutines"]) == 8
+        assert doc["producer"]["name"] == "goroscope-lldb"
+    assert res["noview"].strip().startswith(
+        f"error: goroscope: no viewer listening on unix:{d}/none.sock")
+    assert res["badset"].strip() == "error: goroscope: goroscope set auto-push: on or off, not 'maybe'"
