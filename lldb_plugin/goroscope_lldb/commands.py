@@ -12,7 +12,7 @@ import shlex
 
 import lldb
 
-from goroscope import deadlock, maps, snapshot
+from goroscope import deadlock, maps
 from goroscope import goroutines as gcmd
 from goroscope.errors import GoroscopeError
 

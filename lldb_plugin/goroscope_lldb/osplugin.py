@@ -18,7 +18,6 @@ and `goroutine ID CMD` reaches any of them.
 import os
 import struct
 
-import lldb
 
 OS_THREAD_BASE = 1 << 48
 _REGS = [("rax", 0), ("rbx", 1), ("rcx", 2), ("rdx", 3), ("rsi", 4), ("rdi", 5), ("rbp", 6),

@@ -10,10 +10,23 @@ from . import state
 
 
 def _addr(valobj):
-    a = valobj.GetLoadAddress()
-    if a == lldb.LLDB_INVALID_ADDRESS:
+    """The object's address: of the value (a type with synthetic children gets
+    its summary called on the synthetic value, which has none: ask the real
+    one), or the pointer's value when LLDB applies the summary to a pointer."""
+    v = valobj.GetNonSyntheticValue() if valobj.IsSynthetic() else valobj
+    if v.GetType().IsPointerType():
+        a = v.GetValueAsUnsigned()
+        if not a:
+            raise GoroscopeError("null pointer")
+        return a
+    a = v.GetLoadAddress()
+    if a != lldb.LLDB_INVALID_ADDRESS:
+        return a
+    data, err = v.GetData(), lldb.SBError()
+    raw = data.ReadRawData(err, 0, data.GetByteSize()) if data.IsValid() else None
+    if not err.Success() or not raw:
         raise GoroscopeError("value has no address")
-    return a
+    return state.target(_debugger(valobj)).overlay(raw)
 
 
 def _debugger(valobj):

@@ -20,6 +20,8 @@ from goroscope.stacks import strip_return_type
 from goroscope.target import Frame, Target, Thread
 
 OS_THREAD_BASE = 1 << 48  # the OS plugin's goroutine threads: tid = base + goid
+OVERLAY_BASE = 0xFFF0 << 48  # non-canonical: never a real address (see LldbTarget.overlay)
+OVERLAY_STRIDE = 1 << 16
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -40,6 +42,7 @@ class LldbTarget(Target):
         self._process = None
         self._err = lldb.SBError()
         self._mem = None  # fd of /proc/PID/mem (see bind)
+        self._overlays = {}  # base -> bytes (see overlay)
 
     def target(self):
         return self.debugger.GetSelectedTarget()
@@ -87,7 +90,25 @@ class LldbTarget(Target):
             return data
         return None
 
+    def overlay(self, data):
+        """A fake address at which reads return data: an expression result
+        (`p sessions` on a core file) is a copy in LLDB with no address in
+        the target, but its pointers (buckets) lead into the target. Each
+        overlay gets fresh pages, so no cached page is ever stale."""
+        base = OVERLAY_BASE + OVERLAY_STRIDE * (len(self._overlays) + 1)
+        if len(data) > OVERLAY_STRIDE or len(self._overlays) >= 1 << 20:
+            raise MemoryReadError(base, len(data))
+        self._overlays[base] = bytes(data)
+        return base
+
     def read(self, addr, size):
+        if addr >= OVERLAY_BASE:
+            base = addr - (addr - OVERLAY_BASE) % OVERLAY_STRIDE
+            data = self._overlays.get(base)
+            if data is None or addr + size > base + OVERLAY_STRIDE:
+                raise MemoryReadError(addr, size)
+            off = addr - base
+            return data[off:off + size].ljust(size, b"\0")
         if self._mem is not None:
             try:
                 data = os.pread(self._mem, size, addr)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from . import layout as layoutmod
-from .errors import Corrupt, GoroscopeError, MemoryReadError
+from .errors import Corrupt, MemoryReadError
 from .target import PageCache, Target
 
 MAX_WAITLINK = 4096  # sudogs of one blocking operation (select cases)

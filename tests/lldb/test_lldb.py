@@ -19,7 +19,7 @@ import lldbtest
 
 sys.path.insert(0, os.path.join(lldbtest.ROOT, "tests", "gdb"))
 import gdbtest  # noqa: E402
-from test_gdb import LINE, RECV, SEND, line_of  # noqa: E402  (one fixture vocabulary)
+from test_gdb import LINE, RECV, SEND  # noqa: E402  (one fixture vocabulary)
 
 WORKERS = "goroutines -with userloc worker"
 
@@ -42,6 +42,9 @@ BLOCKS = [
     ("vonce", "frame variable once"),
     ("vcond", "frame variable cond"),
     ("vsm", "frame variable sm"),
+    ("psessions", "p sessions"),
+    ("pptr", "p &sessions"),
+    ("pjobs", "p jobs"),
     ("maxc", "settings set target.max-children-count 4"),
     ("vsessions4", "frame variable sessions"),
     ("info", "gomap info sessions"),
@@ -130,6 +133,12 @@ def test_summaries_and_synthetic_children(t):
     assert "once = sync.Once done" in t["vonce"]
     assert "cond = sync.Cond no waiters" in t["vcond"]
     assert "sm = sync.Map read=0 dirty=3 misses=2 amended=true" in t["vsm"]
+    # `p` (expression results: copies without a load address, but the summary
+    # is computed from the object the expression named)
+    assert re.search(r"\$\d+ = map\[long int\]long int len=100 \{", t["psessions"]), t["psessions"]
+    assert len(re.findall(r"^  \[(\d+)\] = (\d+)$", t["psessions"], re.M)) == 100
+    assert re.search(r"\*\) \$\d+ = 0x[0-9a-f]+ map\[long int\]long int len=100$", t["pptr"], re.M)
+    assert re.search(r"\$\d+ = chan int len=0 cap=0", t["pjobs"]), t["pjobs"]
     # target.max-children-count 4: four entries, then LLDB's "..."
     kids = re.findall(r"^  \[(\d+)\] = (\d+)$", t["vsessions4"], re.M)
     assert len(kids) == 4 and all(int(v) == int(k) ** 2 for k, v in kids), t["vsessions4"]
