@@ -57,24 +57,25 @@ class OperatingSystemPlugIn:
         return state.runtime(self.process.GetTarget().GetDebugger())
 
     def get_thread_info(self):
-        out = []
+        """The lowest `limit` goids among the goroutines not running, streamed
+        (a heap of `limit` entries, not 100k decoded records)."""
+        import heapq
+
         try:
             from goroscope_lldb import state
 
             rt = self._runtime()
-            limit = state.settings["os-plugin-limit"]
-            for _addr, g in sorted(rt.all_g(), key=lambda ag: ag[1].goid):
-                if g.atomicstatus == rt.running:
-                    continue  # on its OS thread
-                if len(out) >= limit:
-                    break
-                reason = rt.reason_name(g.waitreason) if g.atomicstatus == rt.waiting else \
-                    rt.status_name(g.atomicstatus)
+            ix = rt.Grec.index
+            gi, si, wi = ix["goid"], ix["atomicstatus"], ix["waitreason"]
+            running, waiting = rt.running, rt.waiting
+            parked = ((t[gi], t[si], t[wi]) for _a, t in rt.all_g_raw() if t[si] != running)
+            out = []
+            for goid, st, wr in heapq.nsmallest(state.settings["os-plugin-limit"], parked):
+                reason = rt.reason_name(wr) if st == waiting else rt.status_name(st)
                 # (no register_data_addr: LLDB would read a register block at
                 # that address; get_register_data builds it from G.sched)
-                out.append({"tid": OS_THREAD_BASE + g.goid,
-                            "name": f"goroutine {g.goid} [{reason}]", "queue": "",
-                            "state": "stopped", "stop_reason": "none"})
+                out.append({"tid": OS_THREAD_BASE + goid, "name": f"goroutine {goid} [{reason}]",
+                            "queue": "", "state": "stopped", "stop_reason": "none"})
         except Exception:  # noqa: BLE001 - no runtime (yet): no goroutine threads
             return []
         self.threads = out
