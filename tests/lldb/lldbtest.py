@@ -2,7 +2,8 @@
 
 session() runs `lldb-16 -b` on a fixture (input from /dev/null): it imports
 the plugin, stops the program (live: a breakpoint at ready() and `run`;
-remote: lldb-server on 127.0.0.1 and `gdb-remote`; core: `target create -c`),
+remote: lldb-server on 127.0.0.1 and `gdb-remote`; core: `target create -c`;
+crash: `run` until the program crashes, the rest given with `-k`),
 then imports a driver that, for each (name, command) block, prints
 `BEGIN name`, runs the command through LLDB's command interpreter as the user
 would type it (its output, then its error text, which is "goroscope: ..."),
@@ -73,11 +74,16 @@ def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=
                      "-o", f"b {stop}", "-o", "continue"]
         elif mode == "none":
             args += ["-o", f"target create {binary}"]
+        elif mode == "crash":
+            # The program crashes: in batch mode LLDB then skips the -o
+            # commands still to run and runs the -k ones.
+            args += ["-o", f"target create {binary}", "-o", "run"]
+        k = "-k" if mode == "crash" else "-o"
         for c in setup:
-            args += ["-o", c]
-        args += ["-o", f"command script import {dpath}"]
+            args += [k, c]
+        args += [k, f"command script import {dpath}"]
         if mode != "core":
-            args += ["-o", "process kill"]
+            args += [k, "process kill"]
         e = dict(os.environ, LLDB_DEBUGSERVER_PATH=SERVER, **(env or {}))
         try:
             p = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, env=e,

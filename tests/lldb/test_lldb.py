@@ -19,7 +19,7 @@ import lldbtest
 
 sys.path.insert(0, os.path.join(lldbtest.ROOT, "tests", "gdb"))
 import gdbtest  # noqa: E402
-from test_gdb import LINE, RECV, SEND  # noqa: E402  (one fixture vocabulary)
+from test_gdb import LINE, RECV, SEND, line_of  # noqa: E402  (one fixture vocabulary)
 
 WORKERS = "goroutines -with userloc worker"
 
@@ -340,3 +340,19 @@ def test_view_settings_and_auto_push_reach_a_listening_viewer():
     assert res["noview"].strip().startswith(
         f"error: goroscope: no viewer listening on unix:{d}/none.sock")
     assert res["badset"].strip() == "error: goroscope: goroscope set auto-push: on or off, not 'maybe'"
+
+
+def test_after_a_crash_the_commands_show_what_every_goroutine_was_doing(binary):
+    """lldb -b with -k: the commands after the program's crash (main's SIGSEGV
+    right after ready(), everything else still blocked)."""
+    res, out = lldbtest.session(binary, [("goroutines", "goroutines"), ("threads", "thread list"),
+                                         ("deadlocks", "deadlocks")], mode="crash",
+                                env={"GOROSCOPE_FIXTURE_CRASH": "1"})
+    assert "stop reason = signal SIGSEGV" in out, out[-3000:]
+    gs = glines(res.get("goroutines", ""))
+    assert len(gs) == 8, out[-3000:]
+    main = [m for m in gs if m.group(2) == "1"][0]
+    assert main.group(5) == str(line_of("blocked", "// the crash")), main.group(0)
+    assert sum(1 for m in gs if m.group(6) == "worker" and m.group(5) == str(RECV)) == 3
+    assert len(re.findall(r"name = 'goroutine \d+ \[", res["threads"])) == 7, res["threads"]
+    assert res["deadlocks"].strip().startswith("no deadlock"), res["deadlocks"]
