@@ -101,10 +101,15 @@ class Goroutines:
             o = gcmd.parse_args(shlex.split(command))
             rt = state.runtime(debugger)
             sym = state.symbolizer(debugger)
+            sel = selected_goroutine(debugger)  # `*`: a goroutine thread is selected
             if o == gcmd.Options():
-                return list(gcmd.fast_listing(rt, sym, rt.target.now_ns()))
+                return list(gcmd.fast_listing(rt, sym, rt.target.now_ns(), sel))
+            views = gcmd.collect(rt, rt.target.now_ns())
+            if sel is not None:
+                for v in views:
+                    v.current = v.goid == sel
             chan = chan_address(debugger, o.chan) if o.chan else None
-            views = gcmd.select(rt, sym, gcmd.collect(rt, rt.target.now_ns()), o, chan)
+            views = gcmd.select(rt, sym, views, o, chan)
             if o.exec_cmd:
                 out = []
                 for v in views:
@@ -116,37 +121,60 @@ class Goroutines:
         _run(debugger, result, body)
 
 
-def run_in(debugger, goid, cmd):
-    """Run cmd with goroutine goid's thread selected (the OS plugin's), then restore."""
+def selected_goroutine(debugger):
+    """The goid of the selected thread if it is one of the OS plugin's, else None."""
+    from .target import OS_THREAD_BASE
+
+    tid = debugger.GetSelectedTarget().GetProcess().GetSelectedThread().GetThreadID()
+    return tid - OS_THREAD_BASE if tid >= OS_THREAD_BASE else None
+
+
+def goroutine_thread(debugger, rt, goid):
+    """The LLDB thread showing goroutine goid: the OS plugin's for a parked one,
+    its worker's OS thread for a running one; None past the OS plugin's cap."""
     from .target import OS_THREAD_BASE
 
     p = debugger.GetSelectedTarget().GetProcess()
-    prev = p.GetSelectedThread()
     th = p.GetThreadByID(OS_THREAD_BASE + goid)
+    if th.IsValid():
+        return th
+    addr = rt.findg(goid)
+    if addr is None:
+        raise GoroscopeError(f"no goroutine {goid}")
+    for w in rt.workers():
+        if w["curg"] == addr:
+            th = p.GetThreadByID(w["procid"])
+            if th.IsValid():
+                return th
+    return None
+
+
+def no_thread(goid):
+    return GoroscopeError(f"goroutine {goid} is not an LLDB thread (the OS plugin shows the "
+                          f"first {state.settings['os-plugin-limit']} goroutines: `goroscope "
+                          f"os-plugin limit N`, or `goroscope os-plugin on`); `goroutine {goid} "
+                          f"bt` works for any goroutine")
+
+
+def run_in(debugger, goid, cmd):
+    """Run cmd with goroutine goid's thread selected (the OS plugin's), then restore."""
+    p = debugger.GetSelectedTarget().GetProcess()
+    prev = p.GetSelectedThread()
     rt = state.runtime(debugger)
-    if not th.IsValid():
-        addr = rt.findg(goid)
-        if addr is None:
-            raise GoroscopeError(f"no goroutine {goid}")
-        # running: its worker's OS thread
-        for w in rt.workers():
-            if w["curg"] == addr:
-                th = p.GetThreadByID(w["procid"])
-        if not th.IsValid():
-            argv = cmd.split()
-            if argv and argv[0] in ("bt", "backtrace"):
-                # Not a thread (past the OS plugin's limit, or the plugin is
-                # off): the core's own walk from its saved registers.
-                depth = int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 1 << 30
-                g = rt.g_at(addr)  # parked (a running one has its OS thread)
-                v = gcmd.GView(goid, addr, "waiting", "", None, 0, False, g.gopc, g.startpc,
-                               g.parentGoid, "", 0, g.sched_pc, g.sched_sp, g.sched_bp,
-                               g.stack_lo, g.stack_hi)
-                return gcmd.stack_lines(rt, state.symbolizer(debugger), v, depth, "  ")
-            raise GoroscopeError(f"goroutine {goid} is not an LLDB thread (the OS plugin shows "
-                                 f"the first {state.settings['os-plugin-limit']} goroutines: "
-                                 f"`goroscope os-plugin limit N`, or `goroscope os-plugin on`); "
-                                 f"`goroutine {goid} bt` works for any goroutine")
+    th = goroutine_thread(debugger, rt, goid)
+    if th is None:
+        argv = cmd.split()
+        if argv and argv[0] in ("bt", "backtrace"):
+            # Not a thread (past the OS plugin's limit, or the plugin is
+            # off): the core's own walk from its saved registers.
+            depth = int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 1 << 30
+            addr = rt.findg(goid)
+            g = rt.g_at(addr)  # parked (a running one has its OS thread)
+            v = gcmd.GView(goid, addr, "waiting", "", None, 0, False, g.gopc, g.startpc,
+                           g.parentGoid, "", 0, g.sched_pc, g.sched_sp, g.sched_bp,
+                           g.stack_lo, g.stack_hi)
+            return gcmd.stack_lines(rt, state.symbolizer(debugger), v, depth, "  ")
+        raise no_thread(goid)
     # Inside a script command, nested HandleCommand calls run in the outer
     # command's execution context (LLDB keeps an override stack), so selecting
     # the thread alone is not enough: the command gets the thread's context.
@@ -167,18 +195,28 @@ class Goroutine:
         pass
 
     def get_short_help(self):
-        return "goroutine ID [CMD]: select goroutine ID's thread, or run CMD in its context."
+        return ("goroutine ID [CMD]: select goroutine ID's thread, or run CMD in its context; "
+                "goroutine clear: back to the thread that stopped.")
 
     def __call__(self, debugger, command, exe_ctx, result):
         def body():
             from .target import OS_THREAD_BASE
 
             argv = command.strip().split(None, 1)
+            p = debugger.GetSelectedTarget().GetProcess()
             if not argv:
-                th = debugger.GetSelectedTarget().GetProcess().GetSelectedThread()
-                tid = th.GetThreadID()
-                return [f"goroutine {tid - OS_THREAD_BASE}" if tid >= OS_THREAD_BASE
+                sel = selected_goroutine(debugger)
+                return [f"goroutine {sel}" if sel is not None
                         else "no goroutine selected (an OS thread is)"]
+            if argv == ["clear"]:
+                # back to the thread that stopped (GDB: the unwinder's selection ends)
+                for th in p:
+                    if th.GetThreadID() < OS_THREAD_BASE and \
+                            th.GetStopReason() not in (lldb.eStopReasonNone,
+                                                       lldb.eStopReasonInvalid):
+                        p.SetSelectedThread(th)
+                        return [f"[Switching to thread {th.GetIndexID()}]"]
+                return []
             try:
                 goid = int(argv[0], 0)
             except ValueError:
@@ -188,15 +226,13 @@ class Goroutine:
                 raise GoroscopeError(f"no goroutine {goid}")
             if len(argv) > 1:
                 return run_in(debugger, goid, argv[1])
-            p = debugger.GetSelectedTarget().GetProcess()
-            th = p.GetThreadByID(OS_THREAD_BASE + goid)
-            if not th.IsValid():
-                raise GoroscopeError(f"goroutine {goid} has no thread (is the goroscope OS "
-                                     f"plugin loaded? `goroscope os-plugin on`)")
-            out = lldb.SBCommandReturnObject()
-            debugger.GetCommandInterpreter().HandleCommand(f"thread select {th.GetIndexID()}", out)
-            return [f"[Switching to goroutine {goid}]"] + \
-                (out.GetOutput() or "").rstrip("\n").split("\n")
+            th = goroutine_thread(debugger, rt, goid)
+            if th is None:
+                raise no_thread(goid)
+            p.SetSelectedThread(th)
+            st = lldb.SBStream()
+            th.GetStatus(st)
+            return [f"[Switching to goroutine {goid}]"] + (st.GetData() or "").rstrip("\n").split("\n")
 
         _run(debugger, result, body)
 

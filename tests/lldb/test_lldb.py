@@ -172,7 +172,10 @@ def test_goroutine_id_cmd_and_thread_select_walk_a_parked_goroutine(binary, mode
     """`goroutine ID bt`, and `goroutine ID` + `bt` / `frame variable`: the
     stack of a goroutine parked in a channel receive reaches worker()."""
     blocks = [("alias", ALIAS_GW), ("gbt", "gw bt 8"), ("gsel", "gw"), ("bt", "bt"),
-              ("fr", "frame select 5"), ("fv", "frame variable done")]
+              ("fr", "frame select 5"), ("fv", "frame variable done"), ("gshow", "goroutine"),
+              ("star", "goroutines -with userloc worker"), ("starfast", "goroutines"),
+              ("gclear", "goroutine clear"), ("gshow2", "goroutine"),
+              ("gmain", "goroutine 1"), ("gmainbt", "goroutine 1 bt 1")]
     with tempfile.TemporaryDirectory() as d:
         core = lldbtest.make_core(binary, d) if mode == "core" else None
         res, out = lldbtest.session(binary, blocks, mode=mode, core=core)
@@ -184,6 +187,16 @@ def test_goroutine_id_cmd_and_thread_select_walk_a_parked_goroutine(binary, mode
     assert re.search(rf"worker\(.*\) at blocked\.cpp:{RECV}", res["bt"]), res["bt"]
     assert re.search(r"done = 0x[0-9a-f]+ sync\.WaitGroup counter=7 waiters=0", res["fv"]), \
         res["fv"]
+    w = int(re.search(r"goroutine (\d+)", res["gshow"]).group(1))
+    # `*` marks the selected goroutine (a goroutine thread), in both listing paths
+    for k in ("star", "starfast"):
+        stars = [m.group(2) for m in glines(res[k]) if m.group(1) == "*"]
+        assert stars == [str(w)], res[k]
+    assert res["gclear"].startswith("[Switching to thread "), res["gclear"]
+    assert res["gshow2"].strip() == "no goroutine selected (an OS thread is)"
+    # a running goroutine is its worker's OS thread
+    assert res["gmain"].startswith("[Switching to goroutine 1]") and "ready" in res["gmain"]
+    assert "ready" in res["gmainbt"], res["gmainbt"]
 
 
 def test_deadlocks():
