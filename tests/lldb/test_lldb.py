@@ -175,7 +175,7 @@ def test_goroutine_id_cmd_and_thread_select_walk_a_parked_goroutine(binary, mode
               ("fr", "frame select 5"), ("fv", "frame variable done"), ("gshow", "goroutine"),
               ("star", "goroutines -with userloc worker"), ("starfast", "goroutines"),
               ("gclear", "goroutine clear"), ("gshow2", "goroutine"),
-              ("gmain", "goroutine 1"), ("gmainbt", "goroutine 1 bt 1")]
+              ("gmain", "goroutine 1"), ("gmainbt", "goroutine 1 bt 1"), ("gall", "gw bt")]
     with tempfile.TemporaryDirectory() as d:
         core = lldbtest.make_core(binary, d) if mode == "core" else None
         res, out = lldbtest.session(binary, blocks, mode=mode, core=core)
@@ -197,6 +197,9 @@ def test_goroutine_id_cmd_and_thread_select_walk_a_parked_goroutine(binary, mode
     # a running goroutine is its worker's OS thread
     assert res["gmain"].startswith("[Switching to goroutine 1]") and "ready" in res["gmain"]
     assert "ready" in res["gmainbt"], res["gmainbt"]
+    # the G record's summary, on the goroutine entry's argument
+    assert re.search(r"gp=goroutine \d+ \[waiting: chan receive\] created by goroutine 1\)",
+                     res["gall"]), res["gall"]
 
 
 def test_deadlocks():
