@@ -15,7 +15,7 @@ def register():
     if _registered:
         return
     _registered = True
-    from . import commands, printers, settings, state, unwinder, watch
+    from . import commands, fatal, printers, settings, state, unwinder, watch
 
     state.install()
     settings.install()
@@ -23,4 +23,5 @@ def register():
     printers.install()
     commands.install()
     watch.install()
+    fatal.install()
     gdb.goroscope_loaded = True

@@ -44,3 +44,5 @@ def install():
             push.default_address())
     Setting("auto-push", gdb.PARAM_BOOLEAN,
             "Whether every stop pushes a snapshot to the viewer.", False)
+    Setting("stop-on-fatal", gdb.PARAM_BOOLEAN,
+            "Whether a fatal error (goroscope_fatal) stops the program before it exits.", True)

@@ -10,7 +10,7 @@ from .target import GdbTarget
 _target = GdbTarget()
 _rt = None
 _sym = None
-settings = {"print-limit": 64, "auto-push": False, "viewer": ""}
+settings = {"print-limit": 64, "auto-push": False, "viewer": "", "stop-on-fatal": True}
 listeners = []  # called with no argument when the inferior resumes or exits
 
 

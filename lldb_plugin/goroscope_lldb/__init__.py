@@ -12,8 +12,11 @@ def register(debugger):
 
     # LLDB looks up commands' and formatters' names in its script session.
     debugger.HandleCommand("script import goroscope_lldb, goroscope_lldb.commands, "
-                           "goroscope_lldb.printers, goroscope_lldb.watch")
+                           "goroscope_lldb.printers, goroscope_lldb.watch, goroscope_lldb.fatal")
     commands.install(debugger)
+    from . import fatal
+
+    fatal.install(debugger)
     printers.install(debugger)
     # Goroutines as LLDB threads (thread list, thread select, bt; lldb-dap's
     # threads view): on by default, `goroscope os-plugin off` to stop.

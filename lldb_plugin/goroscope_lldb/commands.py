@@ -411,12 +411,14 @@ SETTINGS = {  # GDB's `set goroscope KEY`: (parse, doc)
     "bucket-limit": (int, "The buckets per array a snapshot holds (0: all)."),
     "viewer": (str, "The address of goroscope-view --listen (unix:PATH or tcp:HOST:PORT)."),
     "auto-push": (None, "Whether every stop pushes a snapshot to the viewer."),
+    "stop-on-fatal": (None, "Whether a fatal error (goroscope_fatal) stops the program before "
+                            "it exits."),
 }
 
 
 def _show(key):
     v = state.settings[key]
-    if key == "auto-push":
+    if key in ("auto-push", "stop-on-fatal"):
         v = "on" if v else "off"
     elif key == "viewer" and not v:
         from goroscope import push
@@ -437,7 +439,7 @@ def settings_command(argv):
         raise GoroscopeError(f"usage: goroscope set {'|'.join(SETTINGS)} VALUE")
     key, val = argv[1], argv[2]
     parse = SETTINGS[key][0]
-    if parse is None:
+    if parse is None:  # on/off
         if val not in ("on", "off", "1", "0", "true", "false"):
             raise GoroscopeError(f"goroscope set {key}: on or off, not '{val}'")
         state.settings[key] = val in ("on", "1", "true")
@@ -465,6 +467,15 @@ def viewer_address():
     return state.settings["viewer"] or push.default_address()
 
 
+_at_stop = {}  # debugger id -> lines for the stop hook to print
+
+
+def say_at_stop(debugger, line):
+    """Print line with the stop (a breakpoint or watchpoint callback's own
+    output is not shown in LLDB 16)."""
+    _at_stop.setdefault(debugger.GetID(), []).append(line)
+
+
 class StopHook:
     """The plugin's stop hook: `gomap watch`'s queued changes and messages,
     then the auto-push of a snapshot to the viewer."""
@@ -476,6 +487,8 @@ class StopHook:
         from . import watch
 
         watch.on_stop(self.debugger, stream)
+        for line in _at_stop.pop(self.debugger.GetID(), []):
+            stream.Print(line + "\n")
         if state.settings.get("auto-push"):
             try:
                 from goroscope import push

@@ -9,7 +9,7 @@ from .target import LldbTarget
 _targets = {}
 _cache = {}
 settings = {"print-limit": 64, "bucket-limit": 4096, "viewer": None, "auto-push": False,
-            "os-plugin-limit": 1024}
+            "os-plugin-limit": 1024, "stop-on-fatal": True}
 
 
 def target(debugger):

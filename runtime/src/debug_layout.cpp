@@ -385,6 +385,12 @@ extern const goro::detail::layout_t goroscope_layout_impl __asm__("goroscope_lay
 [[gnu::used]] constinit const goro::detail::layout_t goroscope_layout_impl =
     goro::detail::make_layout();
 
+// The debuggers' fatal-error breakpoint (goro/debug_abi.h). Not inlined, not
+// folded with another empty function: the asm keeps its body and arguments.
+extern "C" [[gnu::noinline, gnu::used]] void goroscope_fatal(const char* message, int panic) {
+  asm volatile("" : : "r"(message), "r"(panic) : "memory");
+}
+
 // ---- debugger auto-load ------------------------------------------------------
 // A .debug_gdb_scripts entry (as Go and Rust binaries carry): GDB runs it
 // when it loads a program linked with goro, if the program's path is in

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <string>
 
+#include "goro/debug_abi.h"
 #include "goro/map.h"
 #include "goro/sched.h"
 #include "proc.h"
@@ -60,6 +61,7 @@ void report_map_misuse(const char* message, const hmap* h, MapOp op) {
   out += m.describe();
   std::fflush(stdout);
   (void)!::write(2, out.data(), out.size());
+  goroscope_fatal(message, 0);
   if (sched.running.load(std::memory_order_acquire)) {
     // Go prints the goroutines after a fatal error; so do we (the detecting
     // goroutine first, its stack showing the map operation).

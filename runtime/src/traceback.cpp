@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "capture.h"
+#include "goro/debug_abi.h"
 #include "goro/panic.h"
 #include "goro/sched.h"
 #include "proc.h"
@@ -380,6 +381,7 @@ void fatal_with_dump(const std::string& msg, bool panic) noexcept {
   std::fflush(stdout);
   std::string head = (panic ? "panic: " : "fatal error: ") + msg + "\n\n";
   (void)!write(2, head.data(), head.size());
+  goroscope_fatal(msg.c_str(), panic);
   dump_goroutines(2);
   std::fflush(stderr);
   _exit(2);

@@ -70,6 +70,12 @@ TEST(DebugLayout, IsInTheDynamicSymbolTableWithHeader) {
   }
 }
 
+TEST(DebugLayout, TheFatalErrorBreakpointIsExported) {
+  // Debuggers break on goroscope_fatal (its callers are tested end to end
+  // in tests/gdb and tests/lldb, which stop there before the process exits).
+  EXPECT_EQ(dlsym(RTLD_DEFAULT, GOROSCOPE_FATAL_SYMBOL), reinterpret_cast<void*>(&goroscope_fatal));
+}
+
 TEST(DebugLayout, MatchesTheDefinitions) {
   using namespace goro::detail;
   Layout l;

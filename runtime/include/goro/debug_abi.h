@@ -91,6 +91,17 @@ extern "C" {
 /* goroscope_layout is the header immediately followed by its entries. */
 extern const struct goroscope_layout_header goroscope_layout;
 
+/* goroscope_fatal is where a debugger stops on a fatal error, as Delve stops
+ * on Go's runtime.fatalthrow. libgoro calls it once, on the thread reporting
+ * the error (Go's throw: "concurrent map writes", "all goroutines are asleep
+ * - deadlock!", stack overflow; or an unrecovered panic: panic != 0), after
+ * the error's first line is written and before the goroutine dump and the
+ * exit: a debugger breaking here sees the program as the error found it (the
+ * map still hashWriting, its writer recorded; every goroutine parked). It does
+ * nothing else. Like goroscope_layout it is in the dynamic symbol table. */
+#define GOROSCOPE_FATAL_SYMBOL "goroscope_fatal"
+void goroscope_fatal(const char* message, int panic);
+
 #ifdef __cplusplus
 }
 #endif
