@@ -136,9 +136,11 @@ class GdbTarget(Target):
             if i == 0:
                 f_file, f_line = file, sal.line
                 own = fb.function.symtab
-                if own is not None and own.fullname() != file:
+                if len(funcs) == 1 and own is not None and own.fullname() != file:
                     # Code of a header inlined without an inline block (-O1
                     # line tables do that): report the function's own line.
+                    # (A physical function only: an inlined function's symbol
+                    # carries its call site's file, not its own.)
                     f_file, f_line = self.own_line(own, fb.start, pc) or (file, sal.line)
             else:
                 inner = funcs[i - 1].function

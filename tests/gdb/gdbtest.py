@@ -5,7 +5,8 @@ each (name, command) block, prints `BEGIN name`, runs the command the way
 the user would (its output and any error message, which GDB prints as
 "goroscope: ..."), then `END name`; the transcript is split into blocks
 that the tests match with regexes. Modes: live (break at ready(), run),
-core (a gcore core file), remote (gdbserver on 127.0.0.1).
+fatal (run until the plugin stops at goroscope_fatal), core (a gcore core
+file), remote (gdbserver on 127.0.0.1).
 """
 
 import os
@@ -49,8 +50,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=None):
+def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=None, args=()):
     """Run the blocks; returns ({name: text}, whole transcript)."""
+    prog_args = list(args)
     with tempfile.TemporaryDirectory() as tmp:
         bpath = os.path.join(tmp, "blocks.json")
         import json
@@ -70,6 +72,8 @@ def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=
             args += ["-ex", f"core-file {core}"]
         elif mode == "live":
             args += ["-ex", f"break {stop}", "-ex", "run"]
+        elif mode == "fatal":  # run until the plugin stops it at a fatal error
+            args += ["-ex", "run"]
         elif mode == "remote":
             port = free_port()
             server = subprocess.Popen(["gdbserver", "--once", f"127.0.0.1:{port}", binary],
@@ -79,7 +83,7 @@ def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=
                      "-ex", "continue"]
         for c in setup:
             args += ["-ex", c]
-        args += ["-x", dpath, binary]
+        args += ["-x", dpath, "--args", binary, *prog_args]
         try:
             p = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT,
                                env=dict(os.environ, **(env or {})), stdin=subprocess.DEVNULL)

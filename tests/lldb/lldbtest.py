@@ -2,7 +2,8 @@
 
 session() runs `lldb-16 -b` on a fixture (input from /dev/null): it imports
 the plugin, stops the program (live: a breakpoint at ready() and `run`;
-remote: lldb-server on 127.0.0.1 and `gdb-remote`; core: `target create -c`;
+fatal: `run` until the plugin stops at goroscope_fatal; remote: lldb-server
+on 127.0.0.1 and `gdb-remote`; core: `target create -c`;
 crash: `run` until the program crashes, the rest given with `-k`),
 then imports a driver that, for each (name, command) block, prints
 `BEGIN name`, runs the command through LLDB's command interpreter as the user
@@ -49,8 +50,9 @@ fixture = gdbtest.fixture
 make_core = gdbtest.make_core
 
 
-def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=None):
+def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=None, args=()):
     """Run the blocks; returns ({name: text}, whole transcript)."""
+    prog_args = list(args)
     with tempfile.TemporaryDirectory() as tmp:
         bpath = os.path.join(tmp, "blocks.json")
         with open(bpath, "w") as f:
@@ -65,6 +67,8 @@ def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=
             args += ["-o", f"target create {binary} -c {core}"]
         elif mode == "live":
             args += ["-o", f"target create {binary}", "-o", f"b {stop}", "-o", "run"]
+        elif mode == "fatal":  # run until the plugin stops it at a fatal error
+            args += ["-o", f"target create {binary}", "-o", "run"]
         elif mode == "remote":
             port = gdbtest.free_port()
             server = subprocess.Popen([SERVER, "gdbserver", f"127.0.0.1:{port}", "--", binary],
@@ -79,6 +83,8 @@ def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=
             # commands still to run and runs the -k ones.
             args += ["-o", f"target create {binary}", "-o", "run"]
         k = "-k" if mode == "crash" else "-o"
+        if prog_args:
+            args += ["-O", "settings set -- target.run-args " + " ".join(prog_args)]
         for c in setup:
             args += [k, c]
         args += [k, f"command script import {dpath}"]
