@@ -55,6 +55,7 @@ def run(name, *args):
 
 @pytest.mark.parametrize("name,op,other", [
     ("concurrent_map_writes", "write", "write"),
+    ("shared_inner_map", "write", "write"),
     ("map_read_write", "read", "write"),
     ("map_iteration_write", "iteration", "write"),
 ])
@@ -105,10 +106,11 @@ def test_closed_channel_panics_with_gos_message(arg, msg):
 # ---------------------------------------------------------------- the debuggers
 
 MAPS = {"concurrent_map_writes": "hits", "map_read_write": "config",
-        "map_iteration_write": "gauges"}
+        "map_iteration_write": "gauges", "shared_inner_map": "alice"}
 MESSAGES = {"concurrent_map_writes": "fatal error: concurrent map writes",
             "map_read_write": "fatal error: concurrent map read and map write",
             "map_iteration_write": "fatal error: concurrent map iteration and map write",
+            "shared_inner_map": "fatal error: concurrent map writes",
             "lock_order": "fatal error: all goroutines are asleep - deadlock!",
             "self_request": "fatal error: all goroutines are asleep - deadlock!",
             "waitgroup_missing_done": "fatal error: all goroutines are asleep - deadlock!"}
@@ -217,3 +219,116 @@ def test_the_viewer_draws_the_lock_cycle_red(stopped):
     if "red" not in s:
         pytest.skip("needs the viewer and xvfb-run")
     assert s["red"] > 500, s["red"]
+
+
+# ---------------------------------------------------------------- checkpoint scenarios
+# Programs that do not die: each calls checkpoint() at the moment worth
+# looking at; the debuggers break there.
+
+
+def at_checkpoint(name, blocks, viewer=False):
+    b = example(name)
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        core, snap = os.path.join(d, "core"), os.path.join(d, "s.json")
+        out["gdb"] = gdbtest.session(b, blocks + [("snap", f"goroscope snapshot {snap}"),
+                                                  ("gcore", f"gcore {core}")], stop="checkpoint")
+        out["lldb"] = lldbtest.session(b, blocks, stop="checkpoint")
+        assert os.path.exists(core), out["gdb"][1][-3000:]
+        out["gdb-core"] = gdbtest.session(b, blocks, mode="core", core=core)
+        out["lldb-core"] = lldbtest.session(b, blocks, mode="core", core=core)
+        if viewer and os.path.exists(VIEW):
+            p = subprocess.run([VIEW, "--describe", snap], capture_output=True, text=True,
+                               timeout=60)
+            assert p.returncode == 0, p.stderr
+            out["describe"] = p.stdout
+    return out
+
+
+def each(out, block):
+    for k in ("gdb", "lldb", "gdb-core", "lldb-core"):
+        res, text = out[k]
+        assert block in res, (k, text[-3000:])
+        yield k, res[block]
+
+
+def test_rwmutex_writer_waits_behind_a_long_read():
+    code, stdout, err = run("rwmutex_starved_writer")
+    assert code == 0 and "done" in stdout, err
+    out = at_checkpoint("rwmutex_starved_writer", [("group", "goroutines -group userloc")])
+    for k, g in each(out, "group"):
+        assert re.search(r"update_price .*\n\t  Goroutine \d+ .*\[sync\.RWMutex\.Lock [\d.]+ms\]",
+                         g), (k, g)
+        assert re.search(r"lookup .*\n(\t  Goroutine \d+ .*\[sync\.RWMutex\.RLock .*\n){4}"
+                         r"\tTotal: 4", g), (k, g)
+        assert re.search(r"export_all .*\n\t  Goroutine \d+ .*\[sleep ", g), (k, g)
+
+
+def test_timeout_leak_is_reported_by_the_leak_check_and_deadlocks():
+    code, stdout, err = run("timeout_leak")
+    assert code == 1 and "fetch: timed out" in stdout, (code, stdout, err)
+    send = line_of("timeout_leak", "blocks forever after the timeout")
+    assert re.search(rf"^found unexpected goroutines:\n\ngoroutine \d+ \[chan send\]:\n"
+                     rf"fetch\(int\*\)::\{{lambda\(\)#1\}}::operator\(\)\(\.\.\.\)\n"
+                     rf"\t\S+/examples/timeout_leak\.cpp:{send} ", err, re.M), err
+    out = at_checkpoint("timeout_leak", [("deadlocks", "deadlocks")], viewer=True)
+    for k, d in each(out, "deadlocks"):
+        assert re.search(rf"^1 goroutine that no other goroutine can wake:\ngoroutine (\d+) "
+                         rf"\[chan send\]: chan 0x[0-9a-f]+: no other goroutine references it\n"
+                         rf"\tgoroutine \1 \[chan send\]:\n\t.*\n\t\t\S+/timeout_leak\.cpp:{send}$",
+                         d, re.M), (k, d)
+    if "describe" in out:
+        assert re.search(r"^G\d+ goroutine \d+ \[chan send\] .* -> send O\d+ LEAK$",
+                         out["describe"], re.M), out["describe"]
+
+
+def test_backpressure_folds_the_producers_and_shows_the_cause():
+    out = at_checkpoint("backpressure", [("group", "goroutines -group userloc")], viewer=True)
+    for k, g in each(out, "group"):
+        assert re.search(r"produce .*\n(\t  Goroutine \d+ .*\[chan send .*\n){5}\tTotal: 6", g), \
+            (k, g)
+        assert re.search(r"consume .*\n\t  Goroutine \d+ .*\[sync\.Mutex\.Lock ", g), (k, g)
+    if "describe" in out:
+        d = out["describe"]
+        m = re.search(r"^G\d+ x6 \[chan send\] produce\(\.\.\.\) .* -> send (O\d+)$", d, re.M)
+        assert m, d  # one node for the six producers
+        assert re.search(rf"^{m.group(1)} chan \"work\" len=4 cap=4", d, re.M), d
+        assert re.search(r"\[sync\.Mutex\.Lock\] consume\(\.\.\.\) .* -> lock (O\d+)", d), d
+
+
+def test_syncmap_only_grows():
+    """The printers show read, dirty, misses and amended (GDB: `print`, LLDB:
+    `frame variable`), live and from a core."""
+    b = example("syncmap_growth")
+    with tempfile.TemporaryDirectory() as d:
+        core = os.path.join(d, "core")
+        g = gdbtest.session(b, [("f", "frame 1"), ("p", "print sessions"),
+                                ("gcore", f"gcore {core}")], stop="checkpoint")
+        gc = gdbtest.session(b, [("f", "frame 1"), ("p", "print sessions")], mode="core",
+                             core=core)
+        lc = lldbtest.session(b, [("up", "up"), ("p", "frame variable sessions")], mode="core",
+                              core=core)
+    pat = r"sync\.Map read=(\d+) dirty=(\d+) misses=(\d+) amended=(true|false)"
+    for k, (res, text) in (("gdb", g), ("gdb-core", gc), ("lldb-core", lc)):
+        m = re.search(pat, res.get("p", ""))
+        assert m, (k, text[-3000:])
+        read, dirty = int(m.group(1)), int(m.group(2))
+        assert max(read, dirty) == 5000, (k, m.group(0))  # every session ever stored
+    assert re.search(pat, gc[0]["p"]).group(0) == re.search(pat, lc[0]["p"]).group(0)
+
+
+def test_map_growth_watch_stops_at_each_growth_step_then_a_same_size_grow():
+    b = example("map_growth")
+    blocks = [("arm", "gomap watch m --grow --evacuated")] + \
+        [(f"c{i}", "continue") for i in range(14)]
+    for sess in (gdbtest.session(b, blocks, stop="grow_start"),
+                 lldbtest.session(b, blocks, stop="grow_start")):
+        res, text = sess
+        steps = re.findall(r"gomap watch --(grow: growth started \((B \d+ -> \d+|same-size grow)\)"
+                           r"|evacuated: evacuation done)", text)
+        kinds = [g[1] or "evacuated" for g in steps]
+        # B 0->1 ... 5->6, each followed by its evacuation, then same-size grows
+        assert kinds[:12:2] == [f"B {i} -> {i + 1}" for i in range(6)], (kinds, text[-3000:])
+        assert all(k == "evacuated" for k in kinds[1:12:2]), kinds
+        # then the churn: overflow buckets pile up until a same-size growth
+        assert kinds[12:14] == ["same-size grow", "evacuated"], kinds

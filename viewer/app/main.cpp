@@ -4,11 +4,14 @@
 //   goroscope-view [--connect ADDR [--hz N]] [--listen ADDR] [FILE...]
 //                  [--screenshot OUT.png [--frames N] [--panel map|goroutines|table]
 //                   [--map NAME] [--size WxH] [--timeout SECONDS]]
+//   goroscope-view --describe FILE...
 //
 // ADDR: unix:/path or tcp:HOST:PORT. In screenshot mode the viewer waits
 // for the first snapshot (at most --timeout seconds), renders N more frames
 // (default 5), writes the PNG and exits: 0, or 1 with the reason (no
-// snapshot, a refused snapshot, no display).
+// snapshot, a refused snapshot, no display). --describe prints each file's
+// wait-for graph as text (graph.h: describe) and exits, without a window.
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "graph.h"
+#include "snapshot.h"
 #include "sources.h"
 #include "view.h"
 #include "window.h"
@@ -33,8 +38,33 @@ int usage(const char* why) {
                "                      [--screenshot OUT.png [--frames N] [--panel "
                "map|goroutines|table]\n"
                "                       [--map NAME] [--size WxH] [--timeout SECONDS]]\n"
+               "       goroscope-view --describe FILE...\n"
                "ADDR: unix:/path or tcp:HOST:PORT\n");
   return 2;
+}
+
+// describe_files: --describe, the model alone (no window, no I/O thread).
+int describe_files(const std::vector<std::string>& files) {
+  if (files.empty()) return usage("--describe: give snapshot files");
+  for (const auto& f : files) {
+    std::FILE* fp = std::fopen(f.c_str(), "rb");
+    if (!fp) {
+      std::fprintf(stderr, "goroscope-view: %s: %s\n", f.c_str(), std::strerror(errno));
+      return 1;
+    }
+    std::string text;
+    char buf[1 << 16];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, fp)) > 0;) text.append(buf, n);
+    std::fclose(fp);
+    std::string err;
+    auto snap = parse_snapshot(text, &err);
+    if (!snap) {
+      std::fprintf(stderr, "goroscope-view: %s: refused: %s\n", f.c_str(), err.c_str());
+      return 1;
+    }
+    std::fputs(describe(build_graph(*snap), *snap).c_str(), stdout);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -45,6 +75,7 @@ int main(int argc, char** argv) {
   double hz = 10, timeout = 20;
   int frames = 5, width = 1600, height = 1000;
   Panel panel = Panel::map;
+  bool describe_only = false;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto need = [&](const char* what) -> const char* {
@@ -71,6 +102,8 @@ int main(int argc, char** argv) {
       if (!parse_panel(v, &panel)) return usage("--panel: map, goroutines or table");
     } else if (a == "--size" && (v = need("WxH"))) {
       if (std::sscanf(v, "%dx%d", &width, &height) != 2) return usage("--size WxH");
+    } else if (a == "--describe") {
+      describe_only = true;
     } else if (a == "-h" || a == "--help") {
       return usage(nullptr), 0;
     } else if (!a.empty() && a[0] != '-') {
@@ -79,6 +112,7 @@ int main(int argc, char** argv) {
       return usage(("unknown or incomplete argument " + a).c_str());
     }
   }
+  if (describe_only) return describe_files(files);
   Inbox inbox;
   std::vector<std::unique_ptr<Source>> sources;
   if (!listen.empty()) {

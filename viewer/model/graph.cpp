@@ -303,4 +303,46 @@ Graph build_graph(const Snapshot& s) {
   return g;
 }
 
+std::string describe(const Graph& g, const Snapshot& s) {
+  auto id = [&](int i) {
+    return std::string(g.nodes[i].is_object ? "O" : "G") + std::to_string(i);
+  };
+  size_t ngor = 0, nobj = 0;
+  for (const GNode& n : g.nodes)
+    (n.is_object ? nobj : ngor) += n.is_object ? n.addrs.size() : n.goids.size();
+  std::string out = "wait-for graph: " + std::to_string(ngor) + " goroutines, " +
+                    std::to_string(nobj) + " objects in " + std::to_string(g.nodes.size()) +
+                    " nodes; " + std::to_string(g.cycles) + " deadlock cycle(s), " +
+                    std::to_string(g.leaked) + " leaked goroutine(s)\n";
+  for (int i = 0; i < static_cast<int>(g.nodes.size()); i++) {
+    const GNode& n = g.nodes[i];
+    out += id(i);
+    if (n.is_object) {
+      out += n.addrs.size() > 1 ? " x" + std::to_string(n.addrs.size()) : "";
+      out += " " + n.label;
+    } else {
+      out += n.goids.size() > 1 ? " x" + std::to_string(n.goids.size())
+                                : " goroutine " + std::to_string(n.goids[0]);
+      out += " [" + (n.reason.empty() ? n.status : n.reason) + "]";
+      if (const Goroutine* gr = s.goroutine(n.goids[0]))
+        for (const Frame& f : gr->frames)
+          if (!f.runtime) {
+            out += " " + f.function + " (" + f.file + ":" + std::to_string(f.line) + ")";
+            break;
+          }
+    }
+    for (const GEdge& e : g.edges)
+      if (e.from == i) {
+        out += e.kind == EdgeKind::waits_on  ? " -> " + e.op + " "
+               : e.kind == EdgeKind::held_by ? " -> held by "
+                                             : " -> woken by ";
+        out += id(e.to);
+        if (e.in_cycle) out += " (in cycle)";
+      }
+    if (n.leaked) out += " LEAK";
+    out += "\n";
+  }
+  return out;
+}
+
 }  // namespace goroscope::view

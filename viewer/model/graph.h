@@ -78,4 +78,13 @@ Graph build_graph(const Snapshot& s);
 // cap=0", "sync.Mutex locked by goroutine 1").
 std::string object_label(const Object& o);
 
+// describe renders the graph as text, one node per line with its edges, then
+// the cycles and leaks: what the goroutine panel draws, for terminals and
+// tests (`goroscope-view --describe FILE`). A goroutine group reads
+//   G x6 [chan send] produce (./examples/backpressure.cpp:22) -> send O2
+// (its first user frame), an object node
+//   O2 chan "work" int len=4 cap=4 -> held by G3
+// and `in cycle` / `LEAK` mark the analysis.
+std::string describe(const Graph& g, const Snapshot& s);
+
 }  // namespace goroscope::view
