@@ -18,6 +18,8 @@
 #include "goro/debug.h"
 #include "goro/goro.h"
 
+extern "C" [[gnu::noinline]] void checkpoint() { std::printf("checkpoint\n"); }
+
 using Map = goro::Map<int64_t, int64_t>;
 constexpr int64_t kOps = 20'000;
 
@@ -105,6 +107,7 @@ struct WithOwner {
     goro::go([this] {  // the owner: the only goroutine that touches m
       Map m;
       goro::debug::name(m, "owned");
+      goro::debug::name(reqs, "requests");
       for (;;) {
         auto [r, ok] = reqs.recv_ok();
         if (!ok) break;
@@ -149,6 +152,8 @@ int main(int argc, char** argv) {
     }
     if (only.empty() || only == "owner") {
       WithOwner a;
+      a.put(1, 1);
+      checkpoint();  // the owner waits for requests: the map has one user
       std::printf("owner: ok (%lld)\n", static_cast<long long>(workload(a)));
     }
     return 0;

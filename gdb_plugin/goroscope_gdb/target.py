@@ -28,11 +28,13 @@ class GdbTarget(Target):
         self._symbols = {}
         self._inf = None
         self._lines = {}  # symtab file -> sorted (pc, line) rows
+        self._tpcs = {}  # tid -> physical frames' pcs (this stop)
 
     def generation_bump(self):
         self._gen += 1
         self._symbols = {}
         self._inf = None
+        self._tpcs = {}
 
     def generation(self):
         return self._gen
@@ -96,6 +98,40 @@ class GdbTarget(Target):
                 if frame is not None and frame.is_valid():
                     frame.select()
         return out
+
+    def thread_pcs(self, tid):
+        """The thread's physical frames by GDB's unwinder (inlined frames share
+        their pc and are skipped), at most 256; the selection is restored."""
+        if tid in self._tpcs:
+            return self._tpcs[tid]
+        pcs = None
+        try:
+            cur = gdb.selected_thread()
+        except gdb.error:
+            cur = None
+        try:
+            frame = gdb.selected_frame()
+        except gdb.error:
+            frame = None
+        try:
+            for th in gdb.selected_inferior().threads():
+                if th.is_valid() and (th.ptid[1] or th.ptid[0]) == tid:
+                    th.switch()
+                    pcs, f = [], gdb.newest_frame()
+                    while f is not None and len(pcs) < 256:
+                        if f.type() != gdb.INLINE_FRAME:
+                            pcs.append(int(f.pc()))
+                        f = f.older()
+                    break
+        except gdb.error:
+            pcs = pcs or None
+        finally:
+            if cur is not None and cur.is_valid():
+                cur.switch()
+                if frame is not None and frame.is_valid():
+                    frame.select()
+        self._tpcs[tid] = pcs
+        return pcs
 
     def selected_thread(self):
         try:

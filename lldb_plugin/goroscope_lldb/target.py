@@ -155,6 +155,19 @@ class LldbTarget(Target):
             out.append(Thread(th.GetIndexID(), tid, regs))
         return out
 
+    def thread_pcs(self, tid):
+        """The thread's physical frames by LLDB's unwinder (inlined frames
+        skipped), at most 256."""
+        th = self.process().GetThreadByID(tid)
+        if not th.IsValid():
+            return None
+        pcs = []
+        for i in range(min(th.GetNumFrames(), 256)):
+            f = th.GetFrameAtIndex(i)
+            if not f.IsInlined():
+                pcs.append(f.GetPC())
+        return pcs or None
+
     def selected_thread(self):
         th = self.process().GetSelectedThread()
         return th.GetThreadID() if th.IsValid() else None
@@ -187,6 +200,8 @@ class LldbTarget(Target):
             if not phys:
                 phys = sym.GetName() or ""
         phys = phys[2:] if phys.startswith("::") else phys  # extern "C" functions
+        if phys.startswith("___lldb_unnamed_symbol"):
+            phys = ""  # a stripped library's local symbol: GDB's "??"
         if not phys and not file:
             return []
         names = [strip_return_type(n or "") for n, _, _ in inl] + [phys]

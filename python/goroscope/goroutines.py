@@ -225,6 +225,10 @@ def pcs_iter(rt, v: GView):
     """The return addresses lazily (the user location needs only the first few)."""
     if v.pcs is not None:
         return iter(v.pcs)
+    if not v.parked and v.thread:
+        pcs = rt.target.thread_pcs(v.thread)
+        if pcs:
+            return iter(pcs)
     if not v.sp:
         return iter(())
     return stacks.walk_iter(rt.target.read, v.pc, v.sp, v.bp, v.stack_lo, v.stack_hi)
@@ -536,7 +540,11 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None):
                 r = tid_regs.get(tid, {})
                 pc, sp, bp = r.get("rip", 0), r.get("rsp", 0), r.get("rbp", 0)
             try:
-                f = user_location(sym, read, pc, sp, bp, lo, hi, parked) if sp else empty
+                tpcs = None if parked or not tid else rt.target.thread_pcs(tid)
+                if tpcs:  # a running goroutine: its thread, by the debugger's unwinder
+                    f = sym.user_frame(tpcs, False)[0]
+                else:
+                    f = user_location(sym, read, pc, sp, bp, lo, hi, parked) if sp else empty
                 loc = locs.get(id(f))
                 if loc is None:
                     loc = locs[id(f)] = (" - User: " + _format_location(f.file, f.line,

@@ -67,6 +67,13 @@ class Target:
         """Frames at pc (innermost first, inlined calls expanded); [] unknown."""
         raise NotImplementedError
 
+    def thread_pcs(self, tid: int) -> Optional[List[int]]:
+        """The pcs of an OS thread's physical frames (the first its pc, then
+        return addresses) by the debugger's own unwinder (CFI: through code
+        without frame pointers, such as libstdc++'s __cxa_throw), or None:
+        the core then walks the frame-pointer chain from the registers."""
+        return None
+
     def now_ns(self) -> Optional[int]:
         """The target's CLOCK_MONOTONIC now (live process), or None (core file)."""
         return None

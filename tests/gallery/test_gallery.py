@@ -332,3 +332,44 @@ def test_map_growth_watch_stops_at_each_growth_step_then_a_same_size_grow():
         assert all(k == "evacuated" for k in kinds[1:12:2]), kinds
         # then the churn: overflow buckets pile up until a same-size growth
         assert kinds[12:14] == ["same-size grow", "evacuated"], kinds
+
+
+@pytest.mark.parametrize("arg,msg", [("send", "send on closed channel"),
+                                     ("close", "close of closed channel")])
+def test_the_debuggers_stop_at_an_unrecovered_panic(arg, msg):
+    b = example("closed_channel")
+    blocks = [("g", "goroutines")]
+    for res, text in (gdbtest.session(b, blocks, mode="fatal", args=[arg]),
+                      lldbtest.session(b, blocks, mode="fatal", args=[arg])):
+        assert f"goroscope: stopped at panic: {msg}" in text, text[-3000:]
+        # the panicking goroutine, at its user frame (unwound through
+        # libstdc++'s __cxa_throw by the debugger: no frame pointers there)
+        assert re.search(r"^\* Goroutine \d+ - User: \./examples/closed_channel\.cpp:\d+ ",
+                         res["g"], re.M), res["g"]
+
+
+def test_the_gallery_command_makes_a_transcript_and_a_screenshot():
+    """examples/gallery.py run: what `./goroscope demo NAME` and
+    `./goroscope gallery` (docs/gallery.md) are made of."""
+    if not (os.path.exists(VIEW) and shutil.which("xvfb-run")):
+        pytest.skip("needs the viewer and xvfb-run")
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "gallery.py"), "run",
+                            "lock_order", d], capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, GOROSCOPE_BUILD=BUILD))
+        assert p.returncode == 0, p.stderr[-2000:]
+        assert "(gdb) deadlocks\ndeadlock: goroutine" in p.stdout, p.stdout[-2000:]
+        assert "fatal error: all goroutines are asleep - deadlock!" in p.stdout
+        from PIL import Image
+
+        img = Image.open(os.path.join(d, "lock_order.png")).convert("RGB")
+        assert sum(1 for c in img.getdata() if c == RED) > 500
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "gallery.py"), "list"],
+                       capture_output=True, text=True, timeout=60)
+    names = re.findall(r"^\s*\d+\. (\w+) ", p.stdout, re.M)
+    assert len(names) == 14 and all(os.path.exists(os.path.join(EXAMPLES, n)) for n in names)
+    with open(os.path.join(ROOT, "docs", "gallery.md")) as f:
+        doc = f.read()
+    for n in names:  # docs/gallery.md is up to date with the table
+        assert f"## " in doc and f"images/gallery/{n}.png" in doc, n
+        assert os.path.exists(os.path.join(ROOT, "docs", "images", "gallery", n + ".png")), n

@@ -50,8 +50,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=None, args=()):
-    """Run the blocks; returns ({name: text}, whole transcript)."""
+def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=None, args=(),
+            merge_stderr=False):
+    """Run the blocks; returns ({name: text}, whole transcript). merge_stderr:
+    GDB's (and the program's) stderr into the transcript in order, as a
+    terminal shows it (examples/gallery.py)."""
     prog_args = list(args)
     with tempfile.TemporaryDirectory() as tmp:
         bpath = os.path.join(tmp, "blocks.json")
@@ -85,8 +88,10 @@ def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=
             args += ["-ex", c]
         args += ["-x", dpath, "--args", binary, *prog_args]
         try:
-            p = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT,
-                               env=dict(os.environ, **(env or {})), stdin=subprocess.DEVNULL)
+            p = subprocess.run(args, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                               text=True, timeout=TIMEOUT, env=dict(os.environ, **(env or {})),
+                               stdin=subprocess.DEVNULL)
         finally:
             if server is not None:
                 try:
@@ -98,7 +103,7 @@ def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=
         res = {}
         for m in re.finditer(r"^BEGIN (\S+)\n(.*?)^END \1$", out, re.S | re.M):
             res[m.group(1)] = m.group(2)
-        return res, out + p.stderr
+        return res, out + (p.stderr or "")
 
 
 def make_core(binary, directory, stop="ready"):

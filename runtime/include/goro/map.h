@@ -1220,13 +1220,16 @@ class basic_map {
         makeBucketArray(static_cast<uint8_t>(h_.B + (bigger ? 1 : 0)), nullptr);
     uint8_t nf = f & ~(detail::iterator | oldIterator);
     if (f & detail::iterator) nf |= oldIterator;
+    // (Go's order, except that nevacuate, noverflow and nextOverflow are reset
+    // before buckets is replaced: a debugger stopped by a watchpoint on
+    // hmap.buckets -- `gomap watch --grow` -- then reads a consistent header.)
     h_.B += bigger ? 1 : 0;
     set_flags(nf);
-    h_.oldbuckets = oldbuckets;
-    h_.buckets = newbuckets;
     h_.nevacuate = 0;
     h_.noverflow = 0;
     h_.extra.nextOverflow = next;  // Go keeps a leftover; ours must not point into the old array
+    h_.oldbuckets = oldbuckets;
+    h_.buckets = newbuckets;
     // the actual copying of the hash table data is done incrementally by growWork() and evacuate().
   }
 
