@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -369,6 +370,44 @@ def test_the_gallery_command_makes_a_transcript_and_a_screenshot():
     with open(os.path.join(ROOT, "docs", "gallery.md")) as f:
         doc = f.read()
     for n in names:  # docs/gallery.md is up to date with the table
-        assert f"## " + str(names.index(n) + 1) + f". {n}\n" in doc, n
+        assert "## " + str(names.index(n) + 1) + f". {n}\n" in doc, n
         assert f"images/gallery/{n}.png" in doc, n
         assert os.path.exists(os.path.join(ROOT, "docs", "images", "gallery", n + ".png")), n
+
+
+def test_map_growth_each_watch_stop_feeds_the_viewers_timeline():
+    """`goroscope set auto-push on` (LLDB; GDB: `set goroscope auto-push on`):
+    each `gomap watch` stop pushes a snapshot; goroscope-view --listen keeps
+    them all in its timeline, to replay growth and evacuation step by step."""
+    if not (os.path.exists(VIEW) and shutil.which("xvfb-run")):
+        pytest.skip("needs the viewer and xvfb-run")
+    b = example("map_growth")
+    steps = 6  # the stop at grow_start is not pushed (auto-push is set after it)
+    for dbg, setp in ((gdbtest, "set goroscope"), (lldbtest, "goroscope set")):
+        with tempfile.TemporaryDirectory() as d:
+            sock = os.path.join(d, "view.sock")
+            png = os.path.join(d, "m.png")
+            view = subprocess.Popen(
+                ["xvfb-run", "-a", "-s", "-screen 0 1200x800x24", VIEW, "--size", "1200x800",
+                 "--listen", f"unix:{sock}", "--screenshot", png, "--snapshots", str(steps),
+                 "--panel", "map", "--map", "m", "--timeout", "120"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                stdin=subprocess.DEVNULL)
+            try:
+                for _ in range(100):
+                    if os.path.exists(sock):
+                        break
+                    time.sleep(0.1)
+                res, text = dbg.session(b, [
+                    ("v", f"{setp} viewer unix:{sock}"), ("a", f"{setp} auto-push on"),
+                    ("arm", "gomap watch m --grow --evacuated")] +
+                    [(f"c{i}", "continue") for i in range(steps)], stop="grow_start")
+                out, err = view.communicate(timeout=150)
+            finally:
+                if view.poll() is None:
+                    view.kill()  # our own child, by PID
+                    view.wait()
+            assert view.returncode == 0, (err, text[-2000:])
+            assert f"{steps} snapshot(s) received, {steps} kept in the timeline" in out, out
+            # every step's map is in the timeline: B 1, 1, 2, 2, 3, 3 (growth start, done)
+            assert text.count("gomap watch --grow: growth started") == steps // 2, text[-3000:]

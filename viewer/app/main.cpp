@@ -2,14 +2,17 @@
 // the headless screenshot mode.
 //
 //   goroscope-view [--connect ADDR [--hz N]] [--listen ADDR] [FILE...]
-//                  [--screenshot OUT.png [--frames N] [--panel map|goroutines|table]
-//                   [--map NAME] [--size WxH] [--timeout SECONDS]]
+//                  [--screenshot OUT.png [--frames N] [--snapshots K]
+//                   [--panel map|goroutines|table] [--map NAME] [--size WxH]
+//                   [--timeout SECONDS]]
 //   goroscope-view --describe FILE...
 //
 // ADDR: unix:/path or tcp:HOST:PORT. In screenshot mode the viewer waits
-// for the first snapshot (at most --timeout seconds), renders N more frames
-// (default 5), writes the PNG and exits: 0, or 1 with the reason (no
-// snapshot, a refused snapshot, no display). --describe prints each file's
+// for the first snapshot (or for K of them, --snapshots K: a timeline fed by
+// pushes; at most --timeout seconds), renders N more frames (default 5),
+// writes the PNG, prints its path and how many snapshots the timeline holds,
+// and exits: 0, or 1 with the reason (no snapshot, a refused snapshot, no
+// display). --describe prints each file's
 // wait-for graph as text (graph.h: describe) and exits, without a window.
 #include <cerrno>
 #include <chrono>
@@ -35,7 +38,7 @@ int usage(const char* why) {
   if (why) std::fprintf(stderr, "goroscope-view: %s\n", why);
   std::fprintf(stderr,
                "usage: goroscope-view [--connect ADDR [--hz N]] [--listen ADDR] [FILE...]\n"
-               "                      [--screenshot OUT.png [--frames N] [--panel "
+               "                      [--screenshot OUT.png [--frames N] [--snapshots K] [--panel "
                "map|goroutines|table]\n"
                "                       [--map NAME] [--size WxH] [--timeout SECONDS]]\n"
                "       goroscope-view --describe FILE...\n"
@@ -74,6 +77,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   double hz = 10, timeout = 20;
   int frames = 5, width = 1600, height = 1000;
+  size_t want = 1;  // --snapshots: received before the screenshot
   Panel panel = Panel::map;
   bool describe_only = false;
   for (int i = 1; i < argc; i++) {
@@ -92,6 +96,8 @@ int main(int argc, char** argv) {
       listen = v;
     } else if (a == "--screenshot" && (v = need("OUT"))) {
       shot = v;
+    } else if (a == "--snapshots" && (v = need("K"))) {
+      want = static_cast<size_t>(std::max(1, std::atoi(v)));
     } else if (a == "--frames" && (v = need("N"))) {
       frames = std::max(1, std::atoi(v));
     } else if (a == "--timeout" && (v = need("S"))) {
@@ -152,10 +158,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "goroscope-view: %s\n", win.shot_result().c_str());
         return 1;
       }
-      std::printf("%s\n", shot.c_str());
+      std::printf("%s\n%zu snapshot(s) received, %zu kept in the timeline\n", shot.c_str(),
+                  view.received(), view.history_.size());
       return 0;
     }
-    if (view.has_snapshot()) after++;
+    if (view.has_snapshot() && view.received() >= want) after++;
     if (after + 1 >= frames) win.capture_next(shot);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (after < 0 && secs > timeout) {
