@@ -89,7 +89,8 @@ def describe(rt, addr, o):
                 o["unknown"] = True  # held by a plain thread
     elif k == "rwmutex":
         d = objects.rwmutex(rt, addr)
-        if d["writer"]:
+        if d["writer"] and d["writer"] not in d["writerWaiting"]:
+            # (a writer still waiting for readers to leave holds nothing yet)
             o["holders"] = [d["writer"]]
         if d["readers"] > 0:
             o["unknown"] = True  # readers are not recorded by goid

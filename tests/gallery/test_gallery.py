@@ -28,6 +28,7 @@ BUILD = os.environ.get("GOROSCOPE_BUILD", os.path.join(ROOT, "build"))
 EXAMPLES = os.path.join(BUILD, "examples")
 VIEW = os.path.join(BUILD, "bin", "goroscope-view")
 RED = (230, 50, 50)  # the viewer's deadlock colour (tests/viewer/test_view.py)
+OCCUPIED = (70, 190, 90)  # the map panel's occupied slot (tests/viewer/test_view.py)
 
 
 def example(name):
@@ -139,7 +140,21 @@ def sessions(name):
         if os.path.exists(snap):
             with open(snap) as f:
                 out["snapshot"] = json.load(f)
-            out["snapshot_path"] = None
+            if os.path.exists(VIEW):
+                p = subprocess.run([VIEW, "--describe", snap], capture_output=True, text=True,
+                                   timeout=60)
+                out["describe"] = p.stdout if p.returncode == 0 else p.stderr
+            if os.path.exists(VIEW) and shutil.which("xvfb-run") and name in MAPS:
+                png = os.path.join(d, "m.png")
+                p = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1200x800x24", VIEW,
+                                    "--size", "1200x800", "--screenshot", png, "--panel", "map",
+                                    "--map", MAPS[name], snap], capture_output=True, text=True,
+                                   timeout=120, stdin=subprocess.DEVNULL)
+                if p.returncode == 0:
+                    from PIL import Image
+
+                    img = Image.open(png).convert("RGB")
+                    out["occupied"] = sum(1 for c in img.getdata() if c == OCCUPIED)
             if os.path.exists(VIEW) and shutil.which("xvfb-run"):
                 png = os.path.join(d, "g.png")
                 p = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1200x800x24", VIEW,
@@ -211,6 +226,30 @@ def test_deadlock_scenarios_in_deadlocks(stopped):
     assert s["gdb-core"][0]["deadlocks"] == s["lldb-core"][0]["deadlocks"]
 
 
+def test_the_viewer_shows_each_scenario(stopped):
+    """The viewer's model on the snapshot taken at the stop (`--describe`:
+    what the goroutine panel draws), and the map panel for map scenarios."""
+    name, s = stopped
+    if "describe" not in s:
+        pytest.skip("needs the viewer")
+    d = s["describe"]
+    if name in MAPS:
+        # the map panel draws the map's occupied slots
+        if "occupied" in s:
+            assert s["occupied"] > 1000, s["occupied"]
+        assert re.search(r"^G\d+ goroutine \d+ \[running\] .*examples/" + name, d, re.M), d
+    elif name == "lock_order":
+        assert "1 deadlock cycle(s)" in d, d
+        assert len(re.findall(r"transfer\(\.\.\.\) .* -> lock O\d+ \(in cycle\)", d)) == 2, d
+        assert len(re.findall(r'sync\.Mutex "(alice|bob)" .* -> held by G\d+ \(in cycle\)', d)) == 2
+    elif name == "self_request":
+        assert "2 leaked goroutine(s)" in d, d
+        assert re.search(r"\[chan send\] owner\(\.\.\.\) .* -> send (O\d+) LEAK$", d, re.M), d
+    elif name == "waitgroup_missing_done":
+        assert re.search(r'\[sync\.WaitGroup\.Wait\] .* -> wait (O\d+) LEAK\n(.*\n)*\1 '
+                         r'sync\.WaitGroup "pending" counter=1', d), d
+
+
 def test_the_viewer_draws_the_lock_cycle_red(stopped):
     name, s = stopped
     if name != "lock_order":
@@ -254,7 +293,16 @@ def each(out, block):
 def test_rwmutex_writer_waits_behind_a_long_read():
     code, stdout, err = run("rwmutex_starved_writer")
     assert code == 0 and "done" in stdout, err
-    out = at_checkpoint("rwmutex_starved_writer", [("group", "goroutines -group userloc")])
+    out = at_checkpoint("rwmutex_starved_writer", [("group", "goroutines -group userloc"),
+                                                   ("deadlocks", "deadlocks")], viewer=True)
+    for k, d in each(out, "deadlocks"):  # slow, not stuck: the readers will leave
+        assert d.startswith("no deadlock"), (k, d)
+    if "describe" in out:
+        d = out["describe"]
+        assert "0 deadlock cycle(s), 0 leaked" in d, d
+        assert re.search(r"\[sync\.RWMutex\.Lock\] update_price\(\.\.\.\) .* -> lock (O\d+)\n", d), d
+        assert re.search(r"^G\d+ x4 \[sync\.RWMutex\.RLock\] lookup\(\.\.\.\) .* -> rlock O\d+$",
+                         d, re.M), d
     for k, g in each(out, "group"):
         assert re.search(r"update_price .*\n\t  Goroutine \d+ .*\[sync\.RWMutex\.Lock [\d.]+ms\]",
                          g), (k, g)
@@ -282,6 +330,8 @@ def test_timeout_leak_is_reported_by_the_leak_check_and_deadlocks():
 
 
 def test_backpressure_folds_the_producers_and_shows_the_cause():
+    code, stdout, err = run("backpressure")
+    assert code == 0 and "queue 4/4" in stdout, (code, stdout, err)
     out = at_checkpoint("backpressure", [("group", "goroutines -group userloc")], viewer=True)
     for k, g in each(out, "group"):
         assert re.search(r"produce .*\n(\t  Goroutine \d+ .*\[chan send .*\n){5}\tTotal: 6", g), \
@@ -298,6 +348,8 @@ def test_backpressure_folds_the_producers_and_shows_the_cause():
 def test_syncmap_only_grows():
     """The printers show read, dirty, misses and amended (GDB: `print`, LLDB:
     `frame variable`), live and from a core."""
+    code, stdout, err = run("syncmap_growth")
+    assert code == 0 and "5000 sessions, none ever deleted" in stdout, (code, stdout, err)
     b = example("syncmap_growth")
     with tempfile.TemporaryDirectory() as d:
         core = os.path.join(d, "core")
@@ -317,6 +369,8 @@ def test_syncmap_only_grows():
 
 
 def test_map_growth_watch_stops_at_each_growth_step_then_a_same_size_grow():
+    code, stdout, err = run("map_growth")
+    assert code == 0 and "400 keys" in stdout, (code, stdout, err)
     b = example("map_growth")
     blocks = [("arm", "gomap watch m --grow --evacuated")] + \
         [(f"c{i}", "continue") for i in range(14)]
@@ -411,3 +465,17 @@ def test_map_growth_each_watch_stop_feeds_the_viewers_timeline():
             assert f"{steps} snapshot(s) received, {steps} kept in the timeline" in out, out
             # every step's map is in the timeline: B 1, 1, 2, 2, 3, 3 (growth start, done)
             assert text.count("gomap watch --grow: growth started") == steps // 2, text[-3000:]
+
+
+def test_the_fix_with_an_owner_goroutine_under_the_debuggers():
+    """Scenario 4's third fix at its checkpoint: one goroutine owns the map
+    and waits for requests; nothing is stuck."""
+    out = at_checkpoint("map_fixes", [("info", "gomap info owned"), ("deadlocks", "deadlocks")],
+                        viewer=True)
+    for k, i in each(out, "info"):
+        assert re.search(r"^  count      1$", i, re.M), (k, i)
+    for k, d in each(out, "deadlocks"):
+        assert d.startswith("no deadlock"), (k, d)
+    if "describe" in out:
+        assert re.search(r'\[chan receive\] WithOwner::.* -> recv (O\d+)\n(.*\n)*\1 chan '
+                         r'"requests"', out["describe"]), out["describe"]

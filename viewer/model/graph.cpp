@@ -19,8 +19,15 @@ std::vector<uint64_t> holders(const Object& o) {
   std::vector<uint64_t> h;
   if (o.kind == "mutex" && o.get("locked") && o.get("owner") > 0)
     h.push_back(static_cast<uint64_t>(o.get("owner")));
-  if (o.kind == "rwmutex" && o.get("writer") > 0)
-    h.push_back(static_cast<uint64_t>(o.get("writer")));
+  if (o.kind == "rwmutex" && o.get("writer") > 0) {
+    // A writer still waiting for the readers to leave (writerWaiting) does
+    // not hold the lock yet: the readers do, and they are not recorded by
+    // goid. (Counting it as the holder drew a false one-goroutine cycle.)
+    auto w = static_cast<uint64_t>(o.get("writer"));
+    const std::vector<uint64_t>* pending = o.list("writerWaiting");
+    if (!pending || std::find(pending->begin(), pending->end(), w) == pending->end())
+      h.push_back(w);
+  }
   if (o.kind == "once" && !o.get("done") && o.get("owner") > 0)
     h.push_back(static_cast<uint64_t>(o.get("owner")));
   return h;
