@@ -92,8 +92,9 @@ def describe(rt, addr, o):
         if d["writer"] and d["writer"] not in d["writerWaiting"]:
             # (a writer still waiting for readers to leave holds nothing yet)
             o["holders"] = [d["writer"]]
-        if d["readers"] > 0:
-            o["unknown"] = True  # readers are not recorded by goid
+        o["holders"] = o.get("holders", []) + d["readLockers"]
+        if d["readers"] > len(d["readLockers"]):
+            o["unknown"] = True  # readers the runtime did not record (plain threads, ...)
     elif k == "chan":
         d = objects.chan(rt, addr)
         o["chan"] = d

@@ -84,7 +84,8 @@ def rwmutex(rt, addr):
             "readerWait": rt.field(addr, "RWMutex.readerWait", True),
             "writerPending": pending, "writer": w["owner"], "writers": w["waiters"],
             "writerWaiting": sema_waiters(rt, addr + rt.L.off("RWMutex.writerWaiters")),
-            "readerWaiters": sema_waiters(rt, addr + rt.L.off("RWMutex.readerWaiters"))}
+            "readerWaiters": sema_waiters(rt, addr + rt.L.off("RWMutex.readerWaiters")),
+            "readLockers": rt.read_lockers(addr) if (rc + maxr if pending else rc) > 0 else []}
 
 
 def waitgroup(rt, addr):
@@ -158,6 +159,8 @@ def summary(kind, d):
         if d["writerPending"]:
             s += " writer " + (f"goroutine {d['writer']}" if d["writer"] else "pending")
             s += f" waiting for {d['readerWait']} readers" if d["readerWait"] > 0 else " holds it"
+        if d.get("readLockers"):
+            s += f", read-locked by {goids(d['readLockers'])}"
         for k in ("writers", "writerWaiting", "readerWaiters"):
             if d[k]:
                 s += f", {k} {goids(d[k])}"

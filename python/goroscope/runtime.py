@@ -61,7 +61,8 @@ class Runtime:
             ("stackguarded", "u8"), ("runs", "u16"), ("waitsince", "i64"), ("waiting", "ptr"),
             ("m", "i32"), ("selectDone", "u32"), ("parentGoid", "u64"), ("gopc", "ptr"),
             ("startpc", "ptr"), ("labels", "ptr"), ("name", "s32"), ("createtime", "i64"),
-        ], base={"sched": "gobuf", "stack": "stack"})
+        ] + ([("rlocked", "ptr")] if L.has("G.rlocked") else []),
+            base={"sched": "gobuf", "stack": "stack"})
         self.Srec = L.record("sudog", [
             ("g", "ptr"), ("next", "ptr"), ("c", "ptr"), ("waitlink", "ptr"),
             ("acquiretime", "i64"), ("ticket", "u32"), ("kind", "u8"), ("isSelect", "bool"),
@@ -149,6 +150,15 @@ class Runtime:
         make = self.Grec.tuple._make
         for addr, t in self.all_g_raw(include_dead):
             yield addr, make(t)
+
+    def read_lockers(self, rw):
+        """goids of the goroutines whose G.rlocked is the RWMutex at rw (the
+        read locks the runtime records; [] for a layout without it)."""
+        i = self.Grec.index.get("rlocked")
+        if i is None:
+            return []
+        gi = self.Grec.index["goid"]
+        return sorted(t[gi] for _a, t in self.all_g_raw() if t[i] == rw)
 
     def all_g_raw(self, include_dead=False):
         """all_g with plain tuples (fields at self.Grec.index[name]): the fast path."""

@@ -89,7 +89,8 @@ def object_json(rt, a, kind, name):
     elif kind == "rwmutex":
         o.update(readerCount=d["readerCount"], readerWait=d["readerWait"], readers=d["readers"],
                  writerPending=d["writerPending"], writer=d["writer"], writers=d["writers"],
-                 writerWaiting=d["writerWaiting"], readerWaiters=d["readerWaiters"])
+                 writerWaiting=d["writerWaiting"], readerWaiters=d["readerWaiters"],
+                 readLockers=d["readLockers"])
     elif kind == "waitgroup":
         o.update(counter=d["counter"], waiters=d["waiters"], waiting=d["waiting"])
     elif kind == "cond":

@@ -94,6 +94,18 @@ struct lister {
 
 // resolve_lists rebuilds the deferred queues from the captured sudogs.
 void resolve_lists(capture& c) {
+  // An RWMutex's readLockers: the goroutines whose G.rlocked names it.
+  for (capobj& o : c.objs)
+    if (o.kind == objkind::rwmutex) {
+      std::vector<uint64_t> r;
+      int64_t readers = 0;
+      for (const auto& [k, v] : o.ints)
+        if (std::strcmp(k, "readers") == 0) readers = v;
+      for (const capg& g : c.gs)
+        if (readers > 0 && g.rlocked == o.addr) r.push_back(g.goid);
+      std::sort(r.begin(), r.end());
+      o.lists.emplace_back("readLockers", std::move(r));
+    }
   std::unordered_map<const sudog*, const capwait*> by;
   by.reserve(c.waits.size());
   for (const capwait& w : c.waits) by.emplace(w.addr, &w);
@@ -381,6 +393,7 @@ GORO_NO_TSAN void capture_g(capture& c, const G* gp, const G* self, bool stopped
   g.parent = gp->parentGoid;
   g.m = gp->m;
   g.createtime = gp->createtime;
+  g.rlocked = gp->rlocked;
   g.gopc = gp->gopc;
   g.startpc = gp->startpc;
   g.stacklo = gp->stack.lo;

@@ -61,11 +61,12 @@ struct capg {
   uintptr_t stacklo, stackhi;
   uintptr_t sp, pc, bp;  // saved registers (parked), 0 otherwise
   char name[32];
-  std::string labels;  // "k=v\0k=v\0" (without the final extra NUL)
-  uint32_t pc0, npc;   // its return addresses: capture::pcs[pc0, pc0+npc)
-  uint32_t w0, nw;     // its waits: capture::waits[w0, w0+nw)
-  const G* gp;         // while its stack walk is pending (capture_state), else null
-  uint16_t runs;       // gp->runs when captured
+  std::string labels;   // "k=v\0k=v\0" (without the final extra NUL)
+  uint32_t pc0, npc;    // its return addresses: capture::pcs[pc0, pc0+npc)
+  uint32_t w0, nw;      // its waits: capture::waits[w0, w0+nw)
+  const void* rlocked;  // G.rlocked: the RWMutex it holds a read lock of (readLockers)
+  const G* gp;          // while its stack walk is pending (capture_state), else null
+  uint16_t runs;        // gp->runs when captured
 };
 
 // capobj is one object: waited on by some goroutine, or named (or both).

@@ -84,6 +84,7 @@ struct debug_layout {
       GORO_FIELD("G", G, labels),
       GORO_FIELD("G", G, name),
       GORO_FIELD("G", G, createtime),
+      GORO_FIELD("G", G, rlocked),
       GORO_FIELD("G", G, schedlink),  // global run queue / free list link
       GORO_TYPE("gobuf", gobuf),
       GORO_FIELD("gobuf", gobuf, sp),

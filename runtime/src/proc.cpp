@@ -967,6 +967,7 @@ void newproc_start(G* gp, void (*entry)(G*), uintptr_t startpc) noexcept {
     }
   }
   gp->waiting = nullptr;
+  gp->rlocked = nullptr;
   gp->waitreason = waitReason::zero;
   gp->waitsince = 0;
   gp->param = nullptr;

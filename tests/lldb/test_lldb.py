@@ -129,7 +129,7 @@ def test_summaries_and_synthetic_children(t):
                      t["vjobs"]), t["vjobs"]
     assert re.search(r"mu = sync\.Mutex locked by goroutine 1, waiters \[\d+\]", t["vmu"])
     assert re.search(r"wg = sync\.WaitGroup counter=1 waiters=1 \[\d+\]", t["vwg"])
-    assert "rw = sync.RWMutex readers=2" in t["vrw"]
+    assert "rw = sync.RWMutex readers=2, read-locked by [1]" in t["vrw"], t["vrw"]
     assert "once = sync.Once done" in t["vonce"]
     assert "cond = sync.Cond no waiters" in t["vcond"]
     assert "sm = sync.Map read=0 dirty=3 misses=2 amended=true" in t["vsm"]

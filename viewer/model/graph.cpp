@@ -28,6 +28,9 @@ std::vector<uint64_t> holders(const Object& o) {
     if (!pending || std::find(pending->begin(), pending->end(), w) == pending->end())
       h.push_back(w);
   }
+  if (o.kind == "rwmutex")  // the read locks the runtime recorded (G.rlocked)
+    if (const std::vector<uint64_t>* r = o.list("readLockers"))
+      h.insert(h.end(), r->begin(), r->end());
   if (o.kind == "once" && !o.get("done") && o.get("owner") > 0)
     h.push_back(static_cast<uint64_t>(o.get("owner")));
   return h;

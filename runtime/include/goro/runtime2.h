@@ -178,6 +178,11 @@ struct alignas(64) G {
   char name[32];                     // 152: optional name, NUL-terminated
   int64_t createtime;                // 184: when go() ran (CLOCK_MONOTONIC ns, coarse)
   sudog waitsg;  // 192: the sudog of a one-object wait (a select's are on its stack)
+  // The first RWMutex this goroutine read-locked and has not read-unlocked
+  // (null: none): tools show which goroutines hold a read lock, which Go
+  // does not record. Best effort: a read lock released by another goroutine
+  // leaves it set until this one read-unlocks that RWMutex or exits.
+  const void* rlocked;
   // ---- private to the scheduler ----
   G* schedlink;           // run queue / free list link
   void* param;            // wake-up payload (Go's g.param: the sudog that fired)

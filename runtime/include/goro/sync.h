@@ -283,18 +283,21 @@ class RWMutex {
   void rlock() noexcept {
     if (readerCount.fetch_add(1) + 1 < 0) [[unlikely]]
       rlockSlow();
+    noteRLocked();
   }
   // try_rlock read-locks rw if no writer holds or waits for it (TryRLock).
   bool try_rlock() noexcept {
     int32_t c = readerCount.load();
     for (;;) {
       if (c < 0) return false;
-      if (readerCount.compare_exchange_weak(c, c + 1)) return true;
+      if (readerCount.compare_exchange_weak(c, c + 1)) return noteRLocked(), true;
     }
   }
   // runlock undoes one rlock. Fatal error "sync: RUnlock of unlocked
   // RWMutex" if rw is not read-locked. Works from any thread.
   void runlock() noexcept {
+    if (detail::G* gp = detail::getg(); gp && gp->rlocked == this) [[likely]]
+      gp->rlocked = nullptr;
     int32_t r = readerCount.fetch_sub(1) - 1;
     if (r < 0) [[unlikely]]
       rUnlockSlow(r);
@@ -322,6 +325,11 @@ class RWMutex {
 
   void rlockSlow() noexcept;
   void rUnlockSlow(int32_t r) noexcept;
+  // noteRLocked records this read lock in the goroutine (G.rlocked): one
+  // TLS load and a store, as Mutex records its owner.
+  void noteRLocked() noexcept {
+    if (detail::G* gp = detail::getg(); gp && !gp->rlocked) gp->rlocked = this;
+  }
 
   Mutex w;                              // held while writers are pending; w.owner = the writer
   std::atomic<uint32_t> writerSem{0};   // writer waits here for departing readers
