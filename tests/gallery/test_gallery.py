@@ -169,23 +169,31 @@ def sessions(name):
     return out
 
 
-@pytest.fixture(scope="module", params=sorted(MESSAGES))
-def stopped(request):
-    return request.param, sessions(request.param)
+_SESSIONS = {}
 
 
-def test_the_debuggers_stop_at_the_fatal_error(stopped):
-    name, s = stopped
+def stopped_at(name):
+    """sessions(name), once per test run (several tests read each)."""
+    if name not in _SESSIONS:
+        _SESSIONS[name] = sessions(name)
+    return name, _SESSIONS[name]
+
+
+DEADLOCKS = ["lock_order", "self_request", "waitgroup_missing_done"]
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_the_debuggers_stop_at_the_fatal_error(name):
+    name, s = stopped_at(name)
     for k in ("gdb", "lldb"):
         res, text = s[k]
         assert f"goroscope: stopped at {MESSAGES[name]}" in text, (k, text[-3000:])
     assert "gdb-core" in s, s["gdb"][1][-2000:]
 
 
-def test_map_scenarios_show_the_writer_in_gomap_info(stopped):
-    name, s = stopped
-    if name not in MAPS:
-        pytest.skip("not a map scenario")
+@pytest.mark.parametrize("name", sorted(MAPS))
+def test_map_scenarios_show_the_writer_in_gomap_info(name):
+    name, s = stopped_at(name)
     for k in ("gdb", "lldb", "gdb-core", "lldb-core"):
         res, text = s[k]
         m = res.get("map", "")
@@ -200,10 +208,9 @@ def test_map_scenarios_show_the_writer_in_gomap_info(stopped):
         assert len(loops) >= 2, (k, g)  # both goroutines, at their loops (and main)
 
 
-def test_deadlock_scenarios_in_deadlocks(stopped):
-    name, s = stopped
-    if name in MAPS:
-        pytest.skip("a map scenario")
+@pytest.mark.parametrize("name", DEADLOCKS)
+def test_deadlock_scenarios_in_deadlocks(name):
+    name, s = stopped_at(name)
     for k in ("gdb", "lldb", "gdb-core", "lldb-core"):
         res, text = s[k]
         d = res.get("deadlocks", "")
@@ -226,10 +233,11 @@ def test_deadlock_scenarios_in_deadlocks(stopped):
     assert s["gdb-core"][0]["deadlocks"] == s["lldb-core"][0]["deadlocks"]
 
 
-def test_the_viewer_shows_each_scenario(stopped):
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_the_viewer_shows_each_scenario(name):
     """The viewer's model on the snapshot taken at the stop (`--describe`:
     what the goroutine panel draws), and the map panel for map scenarios."""
-    name, s = stopped
+    name, s = stopped_at(name)
     if "describe" not in s:
         pytest.skip("needs the viewer")
     d = s["describe"]
@@ -250,10 +258,8 @@ def test_the_viewer_shows_each_scenario(stopped):
                          r'sync\.WaitGroup "pending" counter=1', d), d
 
 
-def test_the_viewer_draws_the_lock_cycle_red(stopped):
-    name, s = stopped
-    if name != "lock_order":
-        pytest.skip("the lock-order scenario")
+def test_the_viewer_draws_the_lock_cycle_red():
+    name, s = stopped_at("lock_order")
     if "red" not in s:
         pytest.skip("needs the viewer and xvfb-run")
     assert s["red"] > 500, s["red"]
