@@ -372,33 +372,19 @@ registers (4 on x86-64); refuses with a clear message when they would run out.""
 
     @guard
     def invoke(self, arg, from_tty):
+        from goroscope import watch as core
+
         from . import watch
 
-        argv = gdb.string_to_argv(arg)
-        if argv == ["--list"]:
+        a = core.parse_args(gdb.string_to_argv(arg))
+        if a[0] == "list":
             for ln in watch.listing() or ["no map watches"]:
                 gdb.write(ln + "\n")
             return
-        if argv == ["--clear"]:
+        if a[0] == "clear":
             gdb.write(f"{watch.clear()} map watchpoint(s) deleted\n")
             return
-        flags = {"--grow": False, "--evacuated": False, "--writing": False}
-        key, expr, i = None, [], 0
-        while i < len(argv):
-            a = argv[i]
-            if a in flags:
-                flags[a] = True
-            elif a == "--key" and i + 1 < len(argv):
-                key = argv[i + 1]
-                i += 1
-            else:
-                expr.append(a)
-            i += 1
-        if not expr:
-            raise GoroscopeError("usage: gomap watch EXPR [--grow] [--evacuated] [--writing] "
-                                 "[--key KEY]")
-        made = watch.arm(object_address(" ".join(expr)), flags["--grow"], flags["--evacuated"],
-                         flags["--writing"], key)
+        made = watch.arm(object_address(a[1]), *a[2:])
         for w in made:
             gdb.write(f"gomap watch {w.what}: hardware watchpoint {w.number}\n")
 

@@ -39,10 +39,7 @@ class MapPrinter:
     def to_string(self):
         if self.err:
             return self.err
-        t = self.h.type
-        kv = f"map[{t.keyname}]{t.elemname}" if t else "map"
-        extra = " (growing)" if self.h.growing else ""
-        return f"{kv} len={self.h.count}{extra}"
+        return maps.summary(self.h)
 
     def display_hint(self):
         return "map"
@@ -113,18 +110,7 @@ class GPrinter:
     def to_string(self):
         try:
             rt = state.runtime()
-            g = rt.g_at(_addr(self.val))
-            st = rt.status_name(g.atomicstatus)
-            s = f"goroutine {g.goid} [{st}"
-            if g.atomicstatus == rt.waiting:
-                s += f": {rt.reason_name(g.waitreason)}"
-            s += "]"
-            name = rt.gname(g)
-            if name:
-                s += f' "{name}"'
-            if g.parentGoid:
-                s += f" created by goroutine {g.parentGoid}"
-            return s
+            return objects.g_summary(rt, rt.g_at(_addr(self.val)))
         except (Corrupt, MemoryReadError, GoroscopeError) as e:
             return f"<unreadable G: {e}>"
 

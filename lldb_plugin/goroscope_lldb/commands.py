@@ -296,30 +296,17 @@ EXPR: an expression of a goro::Map (or a pointer to one), or a debug name."""
 
 
 def gomap_watch(debugger, argv):
+    from goroscope import watch as core
+
     from . import watch
 
     ws = watch.watches(debugger)
-    if argv == ["--list"]:
+    a = core.parse_args(argv)
+    if a[0] == "list":
         return ws.listing() or ["no map watches"]
-    if argv == ["--clear"]:
+    if a[0] == "clear":
         return [f"{ws.clear()} map watchpoint(s) deleted"]
-    flags = {"--grow": False, "--evacuated": False, "--writing": False}
-    key, expr, i = None, [], 0
-    while i < len(argv):
-        a = argv[i]
-        if a in flags:
-            flags[a] = True
-        elif a == "--key" and i + 1 < len(argv):
-            key = argv[i + 1]
-            i += 1
-        else:
-            expr.append(a)
-        i += 1
-    if not expr:
-        raise GoroscopeError("usage: gomap watch EXPR [--grow] [--evacuated] [--writing] "
-                             "[--key KEY]")
-    made = ws.arm(evaluate_address(debugger, " ".join(expr)), flags["--grow"],
-                  flags["--evacuated"], flags["--writing"], key)
+    made = ws.arm(evaluate_address(debugger, a[1]), *a[2:])
     return [f"gomap watch {w.what}: hardware watchpoint {w.number}" for w in made]
 
 

@@ -36,10 +36,7 @@ def _debugger(valobj):
 def map_summary(valobj, internal_dict):
     try:
         rt = state.runtime(_debugger(valobj))
-        h = maps.header(rt, _addr(valobj))
-        t = h.type
-        kv = f"map[{t.keyname}]{t.elemname}" if t else "map"
-        return f"{kv} len={h.count}" + (" (growing)" if h.growing else "")
+        return maps.summary(maps.header(rt, _addr(valobj)))
     except Corrupt as e:
         return e.render()
     except (MemoryReadError, GoroscopeError) as e:
@@ -119,16 +116,7 @@ syncmap_summary = _object_summary("syncmap")
 def g_summary(valobj, internal_dict):
     try:
         rt = state.runtime(_debugger(valobj))
-        g = rt.g_at(_addr(valobj))
-        s = f"goroutine {g.goid} [{rt.status_name(g.atomicstatus)}"
-        if g.atomicstatus == rt.waiting:
-            s += f": {rt.reason_name(g.waitreason)}"
-        s += "]"
-        if rt.gname(g):
-            s += f' "{rt.gname(g)}"'
-        if g.parentGoid:
-            s += f" created by goroutine {g.parentGoid}"
-        return s
+        return objects.g_summary(rt, rt.g_at(_addr(valobj)))
     except (Corrupt, MemoryReadError, GoroscopeError) as e:
         return f"<unreadable G: {e}>"
 

@@ -399,6 +399,13 @@ def who_token(rt, token):
 FLOAT_KINDS = {"float32": "<f", "float64": "<d"}
 
 
+def summary(h: Header) -> str:
+    """A map's one-line summary, as both plugins print it: `map[K]V len=N`."""
+    t = h.type
+    kv = f"map[{t.keyname}]{t.elemname}" if t else "map"
+    return f"{kv} len={h.count}" + (" (growing)" if h.growing else "")
+
+
 def render_value(rt, kind, addr, size):
     """Text of a key or elem from raw memory (the runtime's snapshot renders the same)."""
     import struct

@@ -180,3 +180,19 @@ def summary(kind, d):
         return (f"sync.Map read={d['read']} dirty={dirty} misses={d['misses']} "
                 f"amended={'true' if d['amended'] else 'false'}")
     return kind
+
+
+def g_summary(rt, g):
+    """The G record's one line, as both plugins print it:
+    `goroutine 18 [waiting: chan receive] "name" created by goroutine 1`."""
+    s = f"goroutine {g.goid} [{rt.status_name(g.atomicstatus)}"
+    if g.atomicstatus == rt.waiting:
+        s += f": {rt.reason_name(g.waitreason)}"
+    s += "]"
+    name = rt.gname(g)
+    if name:
+        s += f' "{name}"'
+    if g.parentGoid:
+        s += f" created by goroutine {g.parentGoid}"
+    return s
+

@@ -28,6 +28,33 @@ from .errors import Corrupt, GoroscopeError, MemoryReadError
 DEBUG_REGISTERS = 4
 
 
+USAGE = "usage: gomap watch EXPR [--grow] [--evacuated] [--writing] [--key KEY]"
+
+
+def parse_args(argv):
+    """`gomap watch` arguments: ("list"|"clear", ...) or ("arm", expr, grow,
+    evacuated, writing, key)."""
+    if argv == ["--list"]:
+        return ("list",)
+    if argv == ["--clear"]:
+        return ("clear",)
+    flags = {"--grow": False, "--evacuated": False, "--writing": False}
+    key, expr, i = None, [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in flags:
+            flags[a] = True
+        elif a == "--key" and i + 1 < len(argv):
+            key = argv[i + 1]
+            i += 1
+        else:
+            expr.append(a)
+        i += 1
+    if not expr:
+        raise GoroscopeError(USAGE)
+    return ("arm", " ".join(expr), flags["--grow"], flags["--evacuated"], flags["--writing"], key)
+
+
 class Backend:
     """What a debugger adapter provides."""
 

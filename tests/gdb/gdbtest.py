@@ -113,3 +113,33 @@ def make_core(binary, directory, stop="ready"):
     if not os.path.exists(core):
         raise RuntimeError("gcore failed:\n" + out[-2000:])
     return core
+
+
+class ViewerStub:
+    """A stand-in for `goroscope-view --listen unix:PATH`: accepts up to n
+    connections and keeps the first line (one snapshot) of each, in got."""
+
+    def __init__(self, path, n, timeout=60):
+        import threading
+
+        self.got = []
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(path)
+        self.srv.listen(8)
+        self.srv.settimeout(timeout)
+        self.th = threading.Thread(target=self._serve, args=(n,), daemon=True)
+        self.th.start()
+
+    def _serve(self, n):
+        try:
+            while len(self.got) < n:
+                c, _ = self.srv.accept()
+                with c, c.makefile("rb") as f:
+                    self.got.append(f.readline())
+        except OSError:
+            pass
+
+    def close(self):
+        self.th.join(30)
+        self.srv.close()
+

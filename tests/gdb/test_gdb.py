@@ -334,29 +334,11 @@ def test_snapshot_equals_the_runtimes_own_snapshot_of_the_same_state():
 def test_view_and_auto_push_reach_a_listening_viewer():
     import json
     import os
-    import socket
-    import threading
 
     b = gdbtest.fixture("blocked")
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "view.sock")
-        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        srv.bind(path)
-        srv.listen(8)
-        srv.settimeout(60)
-        got = []
-
-        def serve():
-            try:
-                while len(got) < 2:
-                    c, _ = srv.accept()
-                    with c, c.makefile("rb") as f:
-                        got.append(f.readline())
-            except OSError:
-                pass
-
-        th = threading.Thread(target=serve, daemon=True)
-        th.start()
+        stub = gdbtest.ViewerStub(path, 2)
         res, out = gdbtest.session(b, [
             ("view", f"goroscope view unix:{path}"),
             ("set", f"set goroscope viewer unix:{path}"),
@@ -365,8 +347,8 @@ def test_view_and_auto_push_reach_a_listening_viewer():
             ("next", "next"),
             ("noview", f"goroscope view unix:{d}/none.sock"),
         ])
-        th.join(30)
-        srv.close()
+        stub.close()
+        got = stub.got
     assert res["view"].strip() == f"snapshot pushed to unix:{path}", out[-2000:]
     assert res["show"].strip() == "goroscope auto-push is on."
     assert len(got) == 2, out[-2000:]  # `goroscope view`, then the stop after `next`

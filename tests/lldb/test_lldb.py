@@ -312,29 +312,10 @@ def test_gomap_watch_through_sb_watchpoints(mode):
 
 
 def test_view_settings_and_auto_push_reach_a_listening_viewer():
-    import socket
-    import threading
-
     b = lldbtest.fixture("blocked")
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "view.sock")
-        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        srv.bind(path)
-        srv.listen(8)
-        srv.settimeout(60)
-        got = []
-
-        def serve():
-            try:
-                while len(got) < 2:
-                    c, _ = srv.accept()
-                    with c, c.makefile("rb") as f:
-                        got.append(f.readline())
-            except OSError:
-                pass
-
-        th = threading.Thread(target=serve, daemon=True)
-        th.start()
+        stub = gdbtest.ViewerStub(path, 2)
         res, out = lldbtest.session(b, [
             ("view", f"goroscope view unix:{path}"),
             ("set", f"goroscope set viewer unix:{path}"),
@@ -344,8 +325,8 @@ def test_view_settings_and_auto_push_reach_a_listening_viewer():
             ("noview", f"goroscope view unix:{d}/none.sock"),
             ("badset", "goroscope set auto-push maybe"),
         ])
-        th.join(30)
-        srv.close()
+        stub.close()
+        got = stub.got
     assert res["view"].strip() == f"snapshot pushed to unix:{path}", out[-2000:]
     assert res["show"].strip() == "goroscope auto-push is on."
     assert len(got) == 2, out[-2000:]  # `goroscope view`, then the stop after `next`
