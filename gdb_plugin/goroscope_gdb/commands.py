@@ -457,25 +457,7 @@ caps the buckets per map array (0: all)."""
 def snapshot_doc(argv=()):
     from goroscope import snapshot
 
-    frames, map_name, limit = True, None, state.settings["bucket-limit"]
-    rest = []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a == "--no-frames":
-            frames = False
-        elif a == "--map" and i + 1 < len(argv):
-            map_name = argv[i + 1]
-            i += 1
-        elif a == "--buckets" and i + 1 < len(argv):
-            try:
-                limit = int(argv[i + 1])
-            except ValueError:
-                raise GoroscopeError(f"--buckets takes a number, not '{argv[i + 1]}'") from None
-            i += 1
-        else:
-            rest.append(a)
-        i += 1
+    frames, map_name, limit, rest = snapshot.parse_args(argv, state.settings["bucket-limit"])
     rt = state.runtime()
     pid = gdb.selected_inferior().pid
     doc = snapshot.build(rt, state.symbolizer(), "goroscope-gdb", pid, frames, limit, map_name)

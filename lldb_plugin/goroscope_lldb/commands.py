@@ -357,21 +357,10 @@ class Goroscope:
                 return settings_command(argv)
             if argv[0] not in ("snapshot", "view"):
                 raise GoroscopeError(self.get_short_help())
-            frames, map_name, limit, rest = True, None, state.settings["bucket-limit"], []
-            i = 1
-            while i < len(argv):
-                a = argv[i]
-                if a == "--no-frames":
-                    frames = False
-                elif a == "--map" and i + 1 < len(argv):
-                    map_name = argv[i + 1]
-                    i += 1
-                elif a == "--buckets" and i + 1 < len(argv):
-                    limit = int(argv[i + 1])
-                    i += 1
-                else:
-                    rest.append(a)
-                i += 1
+            from goroscope import snapshot
+
+            frames, map_name, limit, rest = snapshot.parse_args(argv[1:],
+                                                                state.settings["bucket-limit"])
             doc, text = snapshot_text(debugger, frames, limit, map_name)
             if argv[0] == "view":
                 from goroscope import push

@@ -17,7 +17,7 @@ import time
 
 from . import goroutines as gcmd
 from . import maps, objects, stacks
-from .errors import Corrupt, MemoryReadError
+from .errors import Corrupt, GoroscopeError, MemoryReadError
 
 FORMAT = "goroscope-snapshot"
 VERSION = 1
@@ -159,6 +159,30 @@ def map_json(rt, a, name, first=0, limit=4096):
                         "truncated_chain": False, "chains": []}
         m["oldbuckets"] = None
     return m
+
+
+def parse_args(argv, bucket_limit):
+    """`goroscope snapshot|view` options: (frames, map_name, bucket_limit, rest)
+    from [--no-frames] [--map NAME] [--buckets N] and the other arguments."""
+    frames, map_name, limit, rest = True, None, bucket_limit, []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--no-frames":
+            frames = False
+        elif a == "--map" and i + 1 < len(argv):
+            map_name = argv[i + 1]
+            i += 1
+        elif a == "--buckets" and i + 1 < len(argv):
+            try:
+                limit = int(argv[i + 1])
+            except ValueError:
+                raise GoroscopeError(f"--buckets takes a number, not '{argv[i + 1]}'") from None
+            i += 1
+        else:
+            rest.append(a)
+        i += 1
+    return frames, map_name, limit, rest
 
 
 def build(rt, sym, producer="goroscope-gdb", pid=0, frames=True, bucket_limit=4096,

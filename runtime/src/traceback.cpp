@@ -114,8 +114,12 @@ namespace {
 
 // is_runtime_frame: a frame of goro itself (by function name, or by source
 // file: the runtime's sources and installed headers), of the C++ runtime
-// (exception machinery, <functional>/<tuple> plumbing) or of a sanitizer.
+// (exception machinery, <functional>/<tuple> plumbing) or of a sanitizer;
+// or a pc nothing names ("?"). Dumps hide these frames, and everything that
+// picks "the topmost user frame" (ignore_top_function, a snapshot's
+// location) skips them too, so the two can never disagree.
 bool is_runtime_frame(const frame& f) {
+  if (f.fn == "?") return true;
   static const char* const prefixes[] = {
       "goro::",       "goro_",       "__cxa",        "_Unwind",          "std::terminate",
       "__cxxabiv1::", "__gnu_cxx::", "backtrace_",   "std::__terminate", "__sanitizer",
@@ -193,7 +197,7 @@ std::string render_frames(const capture& c, const capg& g) {
   // everywhere below the first user frame too (the start trampoline).
   for (uint32_t i = 0; i < g.npc; i++) {
     for (const frame& f : frames_of(c.pcs[g.pc0 + i])) {
-      if (!all && (f.runtime || f.fn == "?")) continue;
+      if (!all && f.runtime) continue;
       out += f.brief;
       out += "\n\t";
       out += f.file.empty() ? "?" : f.file;
