@@ -897,6 +897,22 @@ G* findg(uint64_t goid) noexcept {
   }
 }
 
+// gcount_add counts goroutines created (+1) or ended (-1) on mp, from mp's
+// own thread: m.gcount has a single writer, so a relaxed load and store do
+// (a fetch_add was a locked instruction on every spawn and every exit).
+// Measured, goro_sched_bench spawn_exit (ns per spawn, medians of 7-8
+// interleaved 1 s runs, same hour, a slow phase of the VM):
+//                     fetch_add   load+store
+//   1 worker          167         145
+//   2 workers         378         383   (unchanged: there the misses on G
+//                                        records that ended on the other
+//                                        worker dominate)
+namespace {
+inline void gcount_add(m* mp, int64_t d) noexcept {
+  mp->gcount.store(mp->gcount.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+}
+}  // namespace
+
 int64_t gcount_total() noexcept {
   int64_t n = sched.gcount.load(std::memory_order_relaxed);
   for (int32_t i = 0; i < sched.nm; i++) n += sched.allm[i]->gcount.load(std::memory_order_relaxed);
@@ -1015,7 +1031,7 @@ void newproc_start(G* gp, void (*entry)(G*), uintptr_t startpc) noexcept {
       spawner->goidcacheend = spawner->goidcache + 16;
     }
     goid = spawner->goidcache++;
-    spawner->gcount.fetch_add(1, std::memory_order_relaxed);
+    gcount_add(spawner, 1);
   } else {
     goid = sched.goidgen.fetch_add(1, std::memory_order_relaxed) + 1;
     sched.gcount.fetch_add(1, std::memory_order_relaxed);
@@ -1046,7 +1062,7 @@ void goexit() noexcept {
   gp->labels = nullptr;
   __atomic_store_n(&gp->goid, uint64_t{0}, __ATOMIC_RELAXED);
   gp->atomicstatus.store(_Gdead, std::memory_order_release);
-  mp->gcount.fetch_sub(1, std::memory_order_relaxed);
+  gcount_add(mp, -1);
   mcall(postkind::exit, nullptr, nullptr);
   __builtin_unreachable();
 }

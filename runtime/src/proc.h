@@ -70,7 +70,9 @@ struct alignas(64) m {
   uint64_t goidcacheend;
   // Goroutines created here minus goroutines that ended here; the sum over
   // all workers plus sched.gcount is the number of goroutines (one shared
-  // counter was a contended cache line on every spawn and exit).
+  // counter was a contended cache line on every spawn and exit). Written
+  // only by this worker's thread (gcount_add): a plain load and store, no
+  // locked instruction; others only read it (gcount_total).
   std::atomic<int64_t> gcount;
   // Caches: dead Gs (with their stacks) for reuse.
   G* gfree;
