@@ -10,6 +10,7 @@
 // Each runs clean under goro's detector, and under ThreadSanitizer and
 // ASan+UBSan (ctest runs it in those builds too). `map_fixes [mutex|rwmutex|
 // owner]` runs one; no argument runs all three.
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -153,6 +154,8 @@ int main(int argc, char** argv) {
     if (only.empty() || only == "owner") {
       WithOwner a;
       a.put(1, 1);
+      a.get(1);  // answered after the put is applied: the map holds 1 key
+      goro::sleep(std::chrono::milliseconds(50));  // the owner is back waiting in reqs.recv
       checkpoint();  // the owner waits for requests: the map has one user
       std::printf("owner: ok (%lld)\n", static_cast<long long>(workload(a)));
     }

@@ -240,18 +240,28 @@ def labels_of(rt, v: GView) -> Dict[str, str]:
     return v.labels
 
 
+def user_location_of(rt, sym, v: GView) -> Frame:
+    """The topmost user frame. A running goroutine's comes from its thread's
+    registers by the debugger's own unwinder (CFI: its frame-pointer chain
+    may be mid-prologue in a runtime function); a parked one's from the
+    registers in its G record, walking only as far as needed."""
+    if v.pcs is None and not v.parked and v.thread:
+        pcs_of(rt, v)
+    if v.pcs is not None:
+        return sym.user_frame(v.pcs, v.parked)[0]
+    if not v.sp:
+        return Frame("", "", 0, 0)
+    return stacks.user_location(sym, rt.target.read_view, v.pc, v.sp, v.bp, v.stack_lo,
+                                v.stack_hi, v.parked)
+
+
 def location(rt, sym, v: GView, which: str) -> Frame:
     if which == "goloc":
         return sym.frames(v.gopc, True)[-1] if v.gopc else Frame("", "", 0, 0)
     if which == "startloc":
         return sym.frames(v.startpc, False)[-1] if v.startpc else Frame("", "", 0, 0)
     if which == "userloc":
-        if v.pcs is not None:
-            return sym.user_frame(v.pcs, v.parked)[0]
-        if not v.sp:
-            return Frame("", "", 0, 0)
-        return stacks.user_location(sym, rt.target.read_view, v.pc, v.sp, v.bp, v.stack_lo,
-                                    v.stack_hi, v.parked)
+        return user_location_of(rt, sym, v)
     pcs = pcs_of(rt, v)
     if not pcs:
         return Frame("", "", 0, 0)
@@ -419,17 +429,9 @@ def render(rt, sym, views: List[GView], o: Options):
 
 def plain_lines(rt, sym, views):
     """`line` for the default listing, flattened: the 100k-goroutine hot path."""
-    read = rt.target.read_view
-    user_location = stacks.user_location
-    empty = Frame("", "", 0, 0)
     for v in views:
         try:
-            if v.pcs is not None:
-                f = sym.user_frame(v.pcs, v.parked)[0]
-            elif v.sp:
-                f = user_location(sym, read, v.pc, v.sp, v.bp, v.stack_lo, v.stack_hi, v.parked)
-            else:
-                f = empty
+            f = user_location_of(rt, sym, v)
             s = (f"{'*' if v.current else ' '} Goroutine {v.goid} - User: "
                  f"{_format_location(f.file, f.line, f.function, f.pc)}")
             if v.thread:
