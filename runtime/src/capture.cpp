@@ -512,7 +512,10 @@ void capture_state(capture& c, const captureopts& o) {
     c.maingoid = sched.maingoid;
     // Workers left running: their current goroutine has no stack to show.
     std::vector<const G*> runningg;
-    for (int32_t i : c.running_workers) runningg.push_back(sched.allm[i]->curg);
+    // (A worker that did not stop may be switching: its curg is read
+    // atomically, as gogo writes it.)
+    for (int32_t i : c.running_workers)
+      runningg.push_back(__atomic_load_n(&sched.allm[i]->curg, __ATOMIC_RELAXED));
     auto stopped_worker = [&](const G* gp) {
       return std::find(runningg.begin(), runningg.end(), gp) == runningg.end();
     };

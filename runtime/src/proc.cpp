@@ -562,14 +562,14 @@ void post_switch(m* mp) noexcept;
 // to `to`, and completes the switch when `from` is resumed later.
 inline void gogo(m* mp, G* from, G* to, bool from_exits = false) {
   if (to == &mp->g0) {
-    mp->curg = nullptr;
+    __atomic_store_n(&mp->curg, nullptr, __ATOMIC_RELAXED);  // read by snapshots (capture.cpp)
     tls_g = nullptr;
     tls_who = mp->whotoken;  // the worker thread's own identity
   } else {
     to->m = mp->id;
     to->atomicstatus.store(_Grunning, std::memory_order_relaxed);
     to->runs.store(to->runs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    mp->curg = to;
+    __atomic_store_n(&mp->curg, to, __ATOMIC_RELAXED);
     tls_g = to;
     tls_who = Who::make(Who::goroutine, to->goid).token;
   }
