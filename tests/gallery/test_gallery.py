@@ -379,6 +379,7 @@ def test_syncmap_only_grows():
     assert re.search(pat, gc[0]["p"]).group(0) == re.search(pat, lc[0]["p"]).group(0)
 
 
+@pytest.mark.skipif(not gdbtest.hw_watchpoints_fire(), reason=gdbtest.NO_HW_WATCH)
 def test_map_growth_watch_stops_at_each_growth_step_then_a_same_size_grow():
     code, stdout, err = run("map_growth")
     assert code == 0 and "400 keys" in stdout, (code, stdout, err)
@@ -440,6 +441,7 @@ def test_the_gallery_command_makes_a_transcript_and_a_screenshot():
         assert os.path.exists(os.path.join(ROOT, "docs", "images", "gallery", n + ".png")), n
 
 
+@pytest.mark.skipif(not gdbtest.hw_watchpoints_fire(), reason=gdbtest.NO_HW_WATCH)
 def test_map_growth_each_watch_stop_feeds_the_viewers_timeline():
     """`goroscope set auto-push on` (LLDB; GDB: `set goroscope auto-push on`):
     each `gomap watch` stop pushes a snapshot; goroscope-view --listen keeps

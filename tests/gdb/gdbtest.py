@@ -14,6 +14,7 @@ import re
 import socket
 import subprocess
 import tempfile
+import functools
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -42,6 +43,33 @@ def fixture(name):
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: build the project first (./goroscope build)")
     return path
+
+
+# Why the watchpoint tests skip on hosts whose debug registers do not fire.
+NO_HW_WATCH = ("hardware watchpoints do not fire on this host (a VM without working debug "
+               "registers: GDB arms them and the write goes unreported)")
+
+PROBE_C = r"""
+volatile long x;
+int main(void) { for (long i = 1; i <= 3; i++) x = i; return 0; }
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def hw_watchpoints_fire():
+    """Does a hardware watchpoint report a plain store here? `gomap watch`
+    (GDB and LLDB alike) is built on them; some VMs (2026-12-01's host: a
+    PVM guest on AMD EPYC) accept the debug registers and never trigger."""
+    with tempfile.TemporaryDirectory() as d:
+        src, exe = os.path.join(d, "probe.c"), os.path.join(d, "probe")
+        with open(src, "w") as f:
+            f.write(PROBE_C)
+        subprocess.run(["cc", "-g", "-O0", src, "-o", exe], check=True, timeout=TIMEOUT)
+        p = subprocess.run(["gdb", "-nx", "-batch", "-ex", "break main", "-ex", "run",
+                            "-ex", "watch x", "-ex", "continue", exe],
+                           capture_output=True, text=True, timeout=TIMEOUT,
+                           stdin=subprocess.DEVNULL)
+        return "New value = 1" in p.stdout
 
 
 def free_port():

@@ -358,6 +358,7 @@ def test_view_and_auto_push_reach_a_listening_viewer():
     assert res["noview"].strip().startswith(f"goroscope: no viewer listening on unix:{d}/none.sock")
 
 
+@pytest.mark.skipif(not gdbtest.hw_watchpoints_fire(), reason=gdbtest.NO_HW_WATCH)
 @pytest.mark.parametrize("mode", ["live", "remote"])  # (a core cannot run)
 def test_gomap_watch_grow_evacuated_writing_and_key(mode):
     b = gdbtest.fixture("grow")

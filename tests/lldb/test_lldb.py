@@ -271,6 +271,7 @@ def test_parity_with_gdb_on_one_core(fixture):
     assert user_frames_only(docs["gdb"]) == user_frames_only(docs["lldb"])
 
 
+@pytest.mark.skipif(not gdbtest.hw_watchpoints_fire(), reason=gdbtest.NO_HW_WATCH)
 @pytest.mark.parametrize("mode", ["live", "remote"])
 def test_gomap_watch_through_sb_watchpoints(mode):
     """The GDB test's scenario: each watch stops at its event only (LLDB prints
