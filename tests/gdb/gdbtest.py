@@ -9,12 +9,12 @@ fatal (run until the plugin stops at goroscope_fatal), core (a gcore core
 file), remote (gdbserver on 127.0.0.1).
 """
 
+import functools
 import os
 import re
 import socket
 import subprocess
 import tempfile
-import functools
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
