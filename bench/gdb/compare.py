@@ -40,7 +40,7 @@ ROOT = HERE.parent.parent
 
 def gdb_run(exe, n):
     cmd = ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex",
-           f"source {ROOT}/gdb_plugin/goroscope.py", "-ex", "break ready", "-ex", "run",
+           f"source {ROOT}/gdb_plugin/goroscope-gdb.py", "-ex", "break ready", "-ex", "run",
            "-x", str(HERE / "measure_gdb.py"), "--args", str(exe), str(n)]
     print("running:", " ".join(cmd), file=sys.stderr)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
@@ -52,7 +52,7 @@ def gdb_run(exe, n):
 
 def lldb_run(exe, n):
     cmd = ["lldb-16", "-b", "--no-lldbinit", "-o",
-           f"command script import {ROOT}/lldb_plugin/goroscope.py",
+           f"command script import {ROOT}/lldb_plugin/goroscope_lldb_init.py",
            "-o", f"target create {exe}", "-o", f"settings set -- target.run-args {n}",
            "-o", "b ready", "-o", "run", "-o", f"command script import {HERE / 'measure_lldb.py'}",
            "-o", "process kill"]

@@ -1,8 +1,10 @@
-"""goroscope_gdb: the GDB adapter of goroscope (target, commands, printers, unwinder).
+"""goroscope_gdb: the GDB adapter of goroscope (debugger, commands, printers, unwinder).
 
-Only this package imports gdb. It implements goroscope.target.Target over
-GDB's Python API, registers the commands and pretty-printers, and routes
-every error to one handler that prints `goroscope: <message>`.
+Only this package imports gdb. It implements goroscope.debugger.Debugger
+over GDB's Python API (debugger.py, target.py), registers the core's
+commands and settings through one wrapper (commands.py), and adds what
+only GDB has: the pretty-printers, the goroutine unwinder, the stop at
+fatal errors.
 """
 
 import gdb
@@ -12,16 +14,14 @@ _registered = False
 
 def register():
     global _registered
-    if _registered:
+    if _registered or getattr(gdb, "goroscope_loaded", False):
         return
     _registered = True
-    from . import commands, fatal, printers, settings, state, unwinder, watch
+    from . import commands, fatal, printers, state, unwinder
 
     state.install()
-    settings.install()
     unwinder.install()
     printers.install()
     commands.install()
-    watch.install()
     fatal.install()
     gdb.goroscope_loaded = True

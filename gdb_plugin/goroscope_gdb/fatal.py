@@ -18,7 +18,7 @@ class FatalBreakpoint(gdb.Breakpoint):
         self.silent = True
 
     def stop(self):
-        if not state.settings.get("stop-on-fatal", True):
+        if not state.DBG.settings["stop-on-fatal"]:
             return False
         try:
             f = gdb.selected_frame()

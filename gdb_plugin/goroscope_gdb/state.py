@@ -1,63 +1,43 @@
-"""state: the one Runtime per stop, and what resets it when the inferior runs."""
+"""state: the one GdbDebugger of this GDB session, and what resets its
+decoded state when the inferior runs."""
 
 import gdb
 
-from goroscope import runtime as rtmod
-from goroscope.stacks import Symbolizer
+from goroscope import stop
 
-from .target import GdbTarget
+from .debugger import GdbDebugger
 
-_target = GdbTarget()
-_rt = None
-_sym = None
-settings = {"print-limit": 64, "auto-push": False, "viewer": "", "stop-on-fatal": True}
+DBG = GdbDebugger()
 listeners = []  # called with no argument when the inferior resumes or exits
-
-
-def target():
-    return _target
 
 
 def runtime():
     """The Runtime of the current inferior (cached until it runs again)."""
-    global _rt
-    if _rt is None:
-        from goroscope.errors import GoroscopeError
-
-        from .target import connection_type
-
-        if connection_type() == "":
-            raise GoroscopeError("the program is not running: run it, attach to a process "
-                                 "or load a core file")
-        _rt = rtmod.Runtime(_target)
-    return _rt
-
-
-def symbolizer():
-    global _sym
-    if _sym is None:
-        _sym = Symbolizer(_target)
-    return _sym
+    return DBG.runtime()
 
 
 def reset(*_):
-    global _rt
-    _rt = None
-    _target.generation_bump()
+    DBG.generation_bump()
+    DBG.invalidate()
     for f in listeners:
         f()
 
 
 def new_objfile(*_):
-    global _sym
-    _sym = None
+    DBG.new_program()
     reset()
+
+
+def stopped(_event=None):
+    reset()
+    for line in stop.after_stop(DBG):
+        DBG.announce(line)
 
 
 def install():
     gdb.events.cont.connect(reset)
     gdb.events.exited.connect(reset)
-    gdb.events.stop.connect(reset)
+    gdb.events.stop.connect(stopped)
     gdb.events.new_objfile.connect(new_objfile)
     if hasattr(gdb.events, "inferior_call_pre"):
         gdb.events.inferior_call_pre.connect(reset)

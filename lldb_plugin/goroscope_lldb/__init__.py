@@ -1,4 +1,4 @@
-"""goroscope_lldb: the LLDB adapter of goroscope (target, commands, summaries,
+"""goroscope_lldb: the LLDB adapter of goroscope (debugger, commands, summaries,
 synthetic children, the OperatingSystem plugin). Only this package imports lldb."""
 
 _registered = set()
@@ -8,18 +8,15 @@ def register(debugger):
     if debugger.GetID() in _registered:
         return
     _registered.add(debugger.GetID())
-    from . import commands, printers
+    from . import commands, fatal, osplugin, printers
 
     # LLDB looks up commands' and formatters' names in its script session.
     debugger.HandleCommand("script import goroscope_lldb, goroscope_lldb.commands, "
-                           "goroscope_lldb.printers, goroscope_lldb.watch, goroscope_lldb.fatal")
+                           "goroscope_lldb.printers, goroscope_lldb.debugger, "
+                           "goroscope_lldb.fatal")
     commands.install(debugger)
-    from . import fatal
-
     fatal.install(debugger)
     printers.install(debugger)
     # Goroutines as LLDB threads (thread list, thread select, bt; lldb-dap's
     # threads view): on by default, `goroscope os-plugin off` to stop.
-    from . import osplugin
-
     osplugin.enable(debugger, True)

@@ -33,17 +33,16 @@ def install(debugger):
 
 
 def hit(frame, bp_loc, internal_dict):
-    if not state.settings.get("stop-on-fatal", True):
-        return False
     debugger = frame.GetThread().GetProcess().GetTarget().GetDebugger()
+    dbg = state.dbg(debugger)
+    if not dbg.settings["stop-on-fatal"]:
+        return False
     try:
         msg = frame.FindRegister("rdi").GetValueAsUnsigned()
         panic = frame.FindRegister("esi").GetValueAsUnsigned() & 0xFFFFFFFF
-        state.reset()
-        line = core.stop_message(state.runtime(debugger), msg, panic)
+        dbg.invalidate()
+        line = core.stop_message(dbg.runtime(), msg, panic)
     except Exception as e:  # noqa: BLE001 - the stop itself must happen
         line = f"goroscope: stopped at a fatal error ({e})"
-    from . import commands
-
-    commands.say_at_stop(debugger, line)
+    dbg.announce(line)
     return True

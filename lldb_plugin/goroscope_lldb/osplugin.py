@@ -26,13 +26,6 @@ _REGS = [("rax", 0), ("rbx", 1), ("rcx", 2), ("rdx", 3), ("rsi", 4), ("rdi", 5),
          ("gs", None), ("ss", None), ("ds", None), ("es", None)]
 
 
-def limit(n):
-    from goroscope_lldb import state
-
-    state.settings["os-plugin-limit"] = n
-    return f"goroscope OS plugin: at most {n} goroutines as threads (from the next stop)"
-
-
 def enable(debugger, on=True):
     path = os.path.abspath(__file__) if on else ""
     debugger.HandleCommand(f"settings set target.process.python-os-plugin-path {path}"
@@ -45,7 +38,7 @@ class OperatingSystemPlugIn:
         self.process = process
         self.threads = None
 
-    def _runtime(self):
+    def _dbg(self):
         import sys
 
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,7 +47,7 @@ class OperatingSystemPlugIn:
                 sys.path.insert(0, p)
         from goroscope_lldb import state
 
-        return state.runtime(self.process.GetTarget().GetDebugger())
+        return state.dbg(self.process.GetTarget().GetDebugger())
 
     def get_thread_info(self):
         """The lowest `limit` goids among the goroutines not running, streamed
@@ -62,15 +55,14 @@ class OperatingSystemPlugIn:
         import heapq
 
         try:
-            from goroscope_lldb import state
-
-            rt = self._runtime()
+            dbg = self._dbg()
+            rt = dbg.runtime()
             ix = rt.Grec.index
             gi, si, wi = ix["goid"], ix["atomicstatus"], ix["waitreason"]
             running, waiting = rt.running, rt.waiting
             parked = ((t[gi], t[si], t[wi]) for _a, t in rt.all_g_raw() if t[si] != running)
             out = []
-            for goid, st, wr in heapq.nsmallest(state.settings["os-plugin-limit"], parked):
+            for goid, st, wr in heapq.nsmallest(dbg.settings["os-plugin-limit"], parked):
                 reason = rt.reason_name(wr) if st == waiting else rt.status_name(st)
                 # (no register_data_addr: LLDB would read a register block at
                 # that address; get_register_data builds it from G.sched)
@@ -103,7 +95,7 @@ class OperatingSystemPlugIn:
 
     def get_register_data(self, tid):
         goid = tid - OS_THREAD_BASE
-        rt = self._runtime()
+        rt = self._dbg().runtime()
         addr = rt.findg(goid)
         vals = dict.fromkeys((n for n, _ in _REGS), 0)
         if addr is not None:

@@ -26,7 +26,7 @@ def _addr(valobj):
     raw = data.ReadRawData(err, 0, data.GetByteSize()) if data.IsValid() else None
     if not err.Success() or not raw:
         raise GoroscopeError("value has no address")
-    return state.target(_debugger(valobj)).overlay(raw)
+    return state.dbg(_debugger(valobj)).overlay(raw)
 
 
 def _debugger(valobj):

@@ -13,9 +13,9 @@ format rounded to the millisecond). `*` marks the goroutine running on the
 debugger's selected thread. The listing ends `[N goroutines]`; groups print
 at most 5 goroutines each and `Total: N`, as Delve does.
 
-This module is pure: it parses arguments and renders GView records that
-`collect` builds from a Runtime; the adapter supplies EXPR's address for
--chan and runs -exec's command.
+This module renders GView records that `collect` builds from a Runtime;
+the command (goroscope.commands.goroutines) parses the flags into Options,
+resolves -chan's EXPR and runs -exec's command through the Debugger.
 """
 
 import functools
@@ -26,11 +26,9 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from . import stacks
-from .errors import Corrupt, GoroscopeError, MemoryReadError
+from .errors import Corrupt, MemoryReadError
 from .target import Frame
 
-USAGE = ("usage: goroutines [-u|-r|-g|-s] [-t [depth]] [-l] [-with|-w FILTER] "
-         "[-without|-wo FILTER] [-group GROUP] [-chan EXPR] [-exec CMD]")
 LOCS = ("userloc", "curloc", "goloc", "startloc")
 GROUP_MAX = 5
 DEFAULT_DEPTH = 10
@@ -53,70 +51,6 @@ class Options:
     group_label: str = ""
     chan: Optional[str] = None  # -chan EXPR (resolved by the adapter)
     exec_cmd: Optional[str] = None
-
-
-def parse_args(argv: List[str]) -> Options:
-    o = Options()
-    i = 0
-
-    def need(k):
-        if i + k >= len(argv):
-            raise GoroscopeError(f"{argv[i]} needs an argument; {USAGE}")
-
-    while i < len(argv):
-        a = argv[i]
-        if a in ("-u", "-r", "-g", "-s"):
-            o.loc = {"-u": "userloc", "-r": "curloc", "-g": "goloc", "-s": "startloc"}[a]
-        elif a == "-l":
-            o.labels = True
-        elif a == "-t":
-            o.depth = DEFAULT_DEPTH
-            if i + 1 < len(argv) and argv[i + 1].isdigit():
-                o.depth = int(argv[i + 1])
-                i += 1
-        elif a in ("-with", "-w", "-without", "-wo"):
-            need(1)
-            neg = a in ("-without", "-wo")
-            kind = argv[i + 1]
-            if kind in LOCS:
-                need(2)
-                o.filters.append(Filter(kind, argv[i + 2], neg))
-                i += 2
-            elif kind == "label":
-                need(2)
-                o.filters.append(Filter("label", argv[i + 2], neg))
-                i += 2
-            elif kind in ("running", "user"):
-                o.filters.append(Filter(kind, "", neg))
-                i += 1
-            else:
-                raise GoroscopeError(f"unknown filter '{kind}' (userloc, curloc, goloc, "
-                                     f"startloc, label, running, user)")
-        elif a == "-group":
-            need(1)
-            g = argv[i + 1]
-            if g == "label":
-                need(2)
-                o.group, o.group_label = "label", argv[i + 2]
-                i += 2
-            elif g in LOCS or g in ("running", "user"):
-                o.group = g
-                i += 1
-            else:
-                raise GoroscopeError(f"unknown group '{g}' (userloc, curloc, goloc, startloc, "
-                                     f"running, user, label K)")
-        elif a == "-chan":
-            need(1)
-            o.chan = argv[i + 1]
-            i += 1
-        elif a == "-exec":
-            need(1)
-            o.exec_cmd = " ".join(argv[i + 1:])
-            i = len(argv)
-        else:
-            raise GoroscopeError(f"unknown argument '{a}'; {USAGE}")
-        i += 1
-    return o
 
 
 @dataclass(slots=True)

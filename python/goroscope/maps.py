@@ -519,26 +519,3 @@ def find_lines(h: Header, r) -> List[str]:
         out.append(f"  found: {where} {sl.bucket}{chain_}, slot {sl.slot}, key at "
                    f"{sl.key_addr:#x}, elem at {sl.elem_addr:#x}")
     return out
-
-
-def parse_buckets_args(argv, default_count):
-    """`gomap buckets EXPR [--old] [--range A:B]` -> (expr, old, first, last)."""
-    old, first, last, expr = False, 0, None, []
-    i = 0
-    while i < len(argv):
-        if argv[i] == "--old":
-            old = True
-        elif argv[i] == "--range" and i + 1 < len(argv):
-            a, _, b = argv[i + 1].partition(":")
-            try:
-                first = int(a or 0)
-                last = int(b) if b else None
-            except ValueError:
-                raise GoroscopeError(f"bad range '{argv[i + 1]}' (A:B)") from None
-            i += 1
-        else:
-            expr.append(argv[i])
-        i += 1
-    if not expr:
-        raise GoroscopeError("usage: gomap buckets EXPR [--old] [--range A:B]")
-    return " ".join(expr), old, first, first + default_count if last is None else last

@@ -17,7 +17,7 @@ import time
 
 from . import goroutines as gcmd
 from . import maps, objects, stacks
-from .errors import Corrupt, GoroscopeError, MemoryReadError
+from .errors import Corrupt, MemoryReadError
 
 FORMAT = "goroscope-snapshot"
 VERSION = 1
@@ -82,7 +82,8 @@ def object_json(rt, a, kind, name):
         o["type"] = rt.cstring(rt.field(et, "chantype.elemname")) if et else ""
         o.update(qcount=d["qcount"], dataqsiz=d["dataqsiz"], closed=d["closed"],
                  elemsize=rt.field(et, "chantype.elemsize") if et else 0,
-                 sendx=d["sendx"], recvx=d["recvx"], recvq=d["recvq"], sendq=d["sendq"])
+                 sendx=d["sendx"], recvx=d["recvx"], refs=d["refs"], recvq=d["recvq"],
+                 sendq=d["sendq"])
     elif kind == "mutex":
         o.update(state=d["state"], locked=d["locked"], starving=d["starving"], owner=d["owner"],
                  waiters=d["waiters"])
@@ -161,30 +162,6 @@ def map_json(rt, a, name, first=0, limit=4096):
     return m
 
 
-def parse_args(argv, bucket_limit):
-    """`goroscope snapshot|view` options: (frames, map_name, bucket_limit, rest)
-    from [--no-frames] [--map NAME] [--buckets N] and the other arguments."""
-    frames, map_name, limit, rest = True, None, bucket_limit, []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a == "--no-frames":
-            frames = False
-        elif a == "--map" and i + 1 < len(argv):
-            map_name = argv[i + 1]
-            i += 1
-        elif a == "--buckets" and i + 1 < len(argv):
-            try:
-                limit = int(argv[i + 1])
-            except ValueError:
-                raise GoroscopeError(f"--buckets takes a number, not '{argv[i + 1]}'") from None
-            i += 1
-        else:
-            rest.append(a)
-        i += 1
-    return frames, map_name, limit, rest
-
-
 def build(rt, sym, producer="goroscope-gdb", pid=0, frames=True, bucket_limit=4096,
           map_name=None):
     """The snapshot document (a dict) of the stopped program."""
@@ -217,7 +194,7 @@ def build(rt, sym, producer="goroscope-gdb", pid=0, frames=True, bucket_limit=40
         from . import deadlock
 
         g = deadlock.build(rt, views)
-        refs = {a: sorted(o["refs"]) for a, o in g.objs.items()}
+        refs = {a: sorted(o.refs) for a, o in g.objs.items() if o.refs is not None}
     except (Corrupt, MemoryReadError):
         pass
     objs = []

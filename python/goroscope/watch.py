@@ -9,13 +9,13 @@
                  value is written, the key is deleted, or evacuation moves
                  it; then the watch re-arms itself on the key's new slot
 
-This module decides; a debugger adapter (a Backend) arms the CPU's watchpoints
-and calls hit() when one fires: stop (a message) or continue silently (a
+This module decides; the debugger (goroscope.debugger.Debugger's watchpoint
+verbs) arms the CPU's watchpoints and calls hit() when one fires: stop (a message) or continue silently (a
 write that changes nothing of interest). x86-64 has 4 debug registers:
 arm() refuses up front, with the count, what would not fit. Watchpoints are
 never created or deleted from inside hit() (neither GDB's stop() nor LLDB's
-watchpoint callback allows it): hit() queues the change and the adapter
-applies it (apply_pending) once the inferior is stopped.
+watchpoint callback allows it): hit() queues the change and
+goroscope.stop.after_stop applies it (apply_pending) once the inferior is stopped.
 
 Rejected: software watchpoints (single-stepping every instruction of a map
 write: minutes for the fixture's 4000 writes); watching whole buckets (a
@@ -31,61 +31,19 @@ DEBUG_REGISTERS = 4
 USAGE = "usage: gomap watch EXPR [--grow] [--evacuated] [--writing] [--key KEY]"
 
 
-def parse_args(argv):
-    """`gomap watch` arguments: ("list"|"clear", ...) or ("arm", expr, grow,
-    evacuated, writing, key)."""
-    if argv == ["--list"]:
-        return ("list",)
-    if argv == ["--clear"]:
-        return ("clear",)
-    flags = {"--grow": False, "--evacuated": False, "--writing": False}
-    key, expr, i = None, [], 0
-    while i < len(argv):
-        a = argv[i]
-        if a in flags:
-            flags[a] = True
-        elif a == "--key" and i + 1 < len(argv):
-            key = argv[i + 1]
-            i += 1
-        else:
-            expr.append(a)
-        i += 1
-    if not expr:
-        raise GoroscopeError(USAGE)
-    return ("arm", " ".join(expr), flags["--grow"], flags["--evacuated"], flags["--writing"], key)
-
-
-class Backend:
-    """What a debugger adapter provides."""
-
-    def invalidate(self):
-        """The inferior has run: forget decoded state."""
-        raise NotImplementedError
-
-    def runtime(self):
-        """The Runtime of the current stop."""
-        raise NotImplementedError
-
-    def in_use(self) -> int:
-        """Enabled hardware watchpoints, ours and the user's."""
-        raise NotImplementedError
-
-    def create(self, w, addr, size) -> int:
-        """Arm a write watchpoint of size bytes at addr for w; its number."""
-        raise NotImplementedError
-
-    def delete(self, w):
-        raise NotImplementedError
-
-    def say(self, text):
-        raise NotImplementedError
+def session(dbg):
+    """The map watches of one debugger session (created on first use)."""
+    ws = getattr(dbg, "_map_watches", None)
+    if ws is None:
+        ws = dbg._map_watches = Watches(dbg)
+    return ws
 
 
 class MapWatch:
     def __init__(self, what, hmap, check):
         self.what = what
         self.hmap = hmap
-        self.check = check  # (backend, watch) -> message or None
+        self.check = check  # (watches, watch) -> message or None
         self.prev = None
         self.number = None
         self.key = self.slot = self.role = self.partner = None
@@ -93,23 +51,23 @@ class MapWatch:
 
 
 class Watches:
-    """The active map watches of one debugger session."""
+    """The active map watches of one debugger session (a goroscope.debugger.Debugger)."""
 
-    def __init__(self, backend: Backend):
-        self.backend = backend
+    def __init__(self, dbg):
+        self.dbg = dbg
         self.active = []
         self.pending = []  # changes queued by hit(), applied at the stop
 
     def _make(self, what, addr, size, hmap, check):
         w = MapWatch(what, hmap, check)
-        w.number = self.backend.create(w, addr, size)
+        w.number = self.dbg.arm_watchpoint(addr, size, lambda: self.hit(w))
         self.active.append(w)
         return w
 
     def hit(self, w):
         """A watchpoint of w fired: the message to stop with, or None to continue."""
         try:
-            self.backend.invalidate()
+            self.dbg.invalidate()
             return w.check(self, w)
         except (Corrupt, MemoryReadError, GoroscopeError) as e:
             return f"gomap watch {w.what}: {e}"
@@ -119,12 +77,12 @@ class Watches:
             self.pending.pop(0)()
 
     def arm(self, hmap, grow, evacuated, writing, key):
-        rt = self.backend.runtime()
+        rt = self.dbg.runtime()
         h = maps.header(rt, hmap)
         need = grow + evacuated + writing + (2 if key is not None else 0)
         if need == 0:
             raise GoroscopeError("gomap watch EXPR --grow|--evacuated|--writing|--key KEY")
-        used = self.backend.in_use()
+        used = self.dbg.watchpoints_in_use()
         if need + used > DEBUG_REGISTERS:
             raise GoroscopeError(f"gomap watch needs {need} hardware watchpoint(s) and {used} "
                                  f"{'is' if used == 1 else 'are'} in use: x86-64 has "
@@ -165,18 +123,18 @@ class Watches:
     def rearm(self, w, new):
         self.disarm([w, w.partner])
         try:
-            made = self.arm_slot(self.backend.runtime(), w.hmap, w.key, new)
+            made = self.arm_slot(self.dbg.runtime(), w.hmap, w.key, new)
             made[1].landing = True
             for nw in made:
-                self.backend.say(f"gomap watch --key {w.key}: hardware watchpoint {nw.number}")
+                self.dbg.announce(f"gomap watch --key {w.key}: hardware watchpoint {nw.number}")
         except Exception as e:  # noqa: BLE001 - a debugger's error type: one line
-            self.backend.say(f"goroscope: gomap watch --key {w.key}: cannot re-arm: {e}")
+            self.dbg.announce(f"goroscope: gomap watch --key {w.key}: cannot re-arm: {e}")
 
     def disarm(self, ws):
         for w in ws:
             if w in self.active:
                 self.active.remove(w)
-                self.backend.delete(w)
+                self.dbg.disarm_watchpoint(w.number)
 
     def clear(self):
         n = len(self.active)
@@ -184,11 +142,13 @@ class Watches:
         return n
 
     def listing(self):
-        return [f"{w.number}: gomap watch {w.what} on map {w.hmap:#x}" for w in self.active]
+        # (a watchpoint the user deleted with `delete N` is gone from the list too)
+        return [f"{w.number}: gomap watch {w.what} on map {w.hmap:#x}" for w in self.active
+                if self.dbg.watchpoint_alive(w.number)]
 
 
 def check_grow(ws, w):
-    h = maps.header(ws.backend.runtime(), w.hmap)
+    h = maps.header(ws.dbg.runtime(), w.hmap)
     old, w.prev = w.prev, h
     if h.buckets == old.buckets or not h.growing:
         return None
@@ -198,7 +158,7 @@ def check_grow(ws, w):
 
 
 def check_evacuated(ws, w):
-    h = maps.header(ws.backend.runtime(), w.hmap)
+    h = maps.header(ws.dbg.runtime(), w.hmap)
     old, w.prev = w.prev, h
     if h.oldbuckets or not old.oldbuckets:
         return None
@@ -216,7 +176,7 @@ def current_goroutine(rt):
 
 
 def check_writing(ws, w):
-    rt = ws.backend.runtime()
+    rt = ws.dbg.runtime()
     h = maps.header(rt, w.hmap)
     old, w.prev = w.prev, h
     bit = rt.L.const("flags.hashWriting")
@@ -246,7 +206,7 @@ def where(sl, h=None):
 
 
 def check_key(ws, w):
-    rt = ws.backend.runtime()
+    rt = ws.dbg.runtime()
     h = maps.header(rt, w.hmap)
     t = h.type
     if w.role == "elem":

@@ -136,7 +136,8 @@ void capture_object(capobj& o, void (*syncmapstats)(const void*, int64_t*), bool
                 {"closed", c->closed.load(std::memory_order_relaxed) != 0},
                 {"elemsize", static_cast<int64_t>(c->elemtype ? c->elemtype->elemsize : 0)},
                 {"sendx", static_cast<int64_t>(c->sendx)},
-                {"recvx", static_cast<int64_t>(c->recvx)}};
+                {"recvx", static_cast<int64_t>(c->recvx)},
+                {"refs", static_cast<int64_t>(c->refs.load(std::memory_order_relaxed))}};
       l.queue("recvq", c->recvq.first);
       l.queue("sendq", c->sendq.first);
       break;

@@ -398,10 +398,10 @@ extern "C" [[gnu::noinline, gnu::used]] void goroscope_fatal(const char* message
 // `set auto-load safe-path`. Kind 4 is an inline script; it sources the
 // goroscope GDB plugin from $GOROSCOPE_GDB_PLUGIN or from this source tree
 // (GORO_PLUGIN_DIR), once per GDB session, and does nothing if there is none.
-// The manual alternative: `source gdb_plugin/goroscope.py` (docs/debug-abi.md).
+// The manual alternative: `source gdb_plugin/goroscope-gdb.py` (docs/debug-abi.md).
 // Like Go's runtime-gdb.py entry, GDB declines it (with a warning naming
 // the safe-path setting) for programs outside the safe path, and `strip`
-// removes the section; `source gdb_plugin/goroscope.py` always works.
+// removes the section; `source gdb_plugin/goroscope-gdb.py` always works.
 // Rejected: kind 1 (a script file name): GDB then looks for the file next
 // to the program and warns about a missing script in every session where
 // it is not there.
@@ -410,7 +410,7 @@ asm(".pushsection \".debug_gdb_scripts\", \"MS\", @progbits, 1\n"
     ".byte 4\n" GORO_GDB_LINE("gdb.inlined-script")  //
     GORO_GDB_LINE("import gdb, os")                  //
     GORO_GDB_LINE("p = os.environ.get('GOROSCOPE_GDB_PLUGIN') or '" GORO_PLUGIN_DIR
-                  "/gdb_plugin/goroscope.py'")                                                  //
+                  "/gdb_plugin/goroscope-gdb.py'")                                              //
     GORO_GDB_LINE("if os.path.isfile(p) and not getattr(gdb, 'goroscope_autoloaded', False):")  //
     GORO_GDB_LINE("    gdb.goroscope_autoloaded = True")                                        //
     GORO_GDB_LINE("    gdb.execute('source ' + p)")                                             //

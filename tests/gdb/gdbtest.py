@@ -18,7 +18,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLUGIN = os.path.join(ROOT, "gdb_plugin", "goroscope.py")
+PLUGIN = os.path.join(ROOT, "gdb_plugin", "goroscope-gdb.py")
 FIXTURES = os.environ.get("GOROSCOPE_FIXTURES", os.path.join(ROOT, "build", "tests", "gdb"))
 TIMEOUT = 120
 

@@ -163,9 +163,9 @@ def test_exec_runs_in_each_goroutine(t):
 
 
 def test_errors_are_one_line(t):
-    assert t["badflag"].strip() == "goroscope: unknown argument '-bogus'; " + \
-        "usage: goroutines [-u|-r|-g|-s] [-t [depth]] [-l] [-with|-w FILTER] " + \
-        "[-without|-wo FILTER] [-group GROUP] [-chan EXPR] [-exec CMD]"
+    assert t["badflag"].strip() == "goroscope: unrecognized arguments: -bogus; " + \
+        "usage: goroutines [-u|-r|-g|-s] [-t [DEPTH]] [-l] [-with|-w FILTER] " + \
+        "[-without|-wo FILTER] [-group GROUP] [-chan EXPR] [-exec CMD...]"
     assert t["gnone"].strip() == "goroscope: no goroutine 999999"
     assert t["nosuch"].strip().startswith("goroscope: No symbol \"nosuch\"")
     for k, v in t.items():

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import gdbtest  # noqa: E402  (fixtures, make_core, free_port: shared with the GDB tests)
 
 ROOT = gdbtest.ROOT
-PLUGIN = os.path.join(ROOT, "lldb_plugin", "goroscope.py")
+PLUGIN = os.path.join(ROOT, "lldb_plugin", "goroscope_lldb_init.py")
 LLDB = "lldb-16"
 SERVER = "/usr/lib/llvm-16/bin/lldb-server"
 TIMEOUT = 180

@@ -187,13 +187,14 @@ def test_goroutine_id_cmd_and_thread_select_walk_a_parked_goroutine(binary, mode
     assert re.search(rf"worker\(.*\) at blocked\.cpp:{RECV}", res["bt"]), res["bt"]
     assert re.search(r"done = 0x[0-9a-f]+ sync\.WaitGroup counter=7 waiters=0", res["fv"]), \
         res["fv"]
-    w = int(re.search(r"goroutine (\d+)", res["gshow"]).group(1))
+    w = int(re.match(rf"\* Goroutine (\d+) - User: \S+blocked\.cpp:{RECV} worker",
+                     res["gshow"]).group(1))
     # `*` marks the selected goroutine (a goroutine thread), in both listing paths
     for k in ("star", "starfast"):
         stars = [m.group(2) for m in glines(res[k]) if m.group(1) == "*"]
         assert stars == [str(w)], res[k]
     assert res["gclear"].startswith("[Switching to thread "), res["gclear"]
-    assert res["gshow2"].strip() == "no goroutine selected (an OS thread is)"
+    assert res["gshow2"].strip() == "no goroutine selected (the threads' own stacks are shown)"
     # a running goroutine is its worker's OS thread
     assert res["gmain"].startswith("[Switching to goroutine 1]") and "ready" in res["gmain"]
     assert "ready" in res["gmainbt"], res["gmainbt"]

@@ -8,6 +8,7 @@ a recorded image can be replayed and compared, and corrupted images fuzzed.
 
 from goroscope import deadlock, maps, objects, snapshot
 from goroscope import goroutines as gcmd
+from goroscope.commands import goroutines as goroutines_cmd
 from goroscope.errors import GoroscopeError
 from goroscope.runtime import Runtime
 from goroscope.stacks import Symbolizer
@@ -40,7 +41,7 @@ def exercise(target):
     for flags in (["-t", "4"], ["-r"], ["-g"], ["-s"], ["-l"], ["-group", "userloc"],
                   ["-group", "label", "role"], ["-with", "label", "role=locker"],
                   ["-without", "running"]):
-        o = gcmd.parse_args(flags)
+        o = goroutines_cmd.parse_flags(flags)
         soft(out, " ".join(flags), lambda: "\n".join(
             gcmd.render(rt, sym, gcmd.select(rt, sym, views, o), o)))
     soft(out, "dump", lambda: "\n".join(

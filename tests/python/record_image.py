@@ -2,7 +2,7 @@
 records every byte the core reads into images/NAME.json.gz with the
 symbols, threads and symbolized frames it used, and the core's outputs.
 
-    gdb -nx -batch -ex 'source gdb_plugin/goroscope.py' -ex 'break ready' -ex run \\
+    gdb -nx -batch -ex 'source gdb_plugin/goroscope-gdb.py' -ex 'break ready' -ex run \\
         -ex 'python import sys; sys.argv = ["x", "OUT"]' -x tests/python/record_image.py PROG
 """
 
@@ -17,7 +17,7 @@ import coreops  # noqa: E402
 import goroscope_gdb.state as state  # noqa: E402
 from goroscope.target import RecordingTarget  # noqa: E402
 
-rec = RecordingTarget(state.target())
+rec = RecordingTarget(state.DBG)
 outputs = coreops.exercise(rec)
 now = rec.now_ns()
 doc = {

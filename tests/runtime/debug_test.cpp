@@ -668,7 +668,7 @@ TEST(DebuggerAutoLoad, ProgramsCarryTheGdbScriptsEntry) {
   while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
   pclose(p);
   EXPECT_NE(out.find("gdb.inlined-script"), std::string::npos) << out;
-  EXPECT_NE(out.find("gdb_plugin/goroscope.py"), std::string::npos) << out;
+  EXPECT_NE(out.find("gdb_plugin/goroscope-gdb.py"), std::string::npos) << out;
 }
 
 }  // namespace
