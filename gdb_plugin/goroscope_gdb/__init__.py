@@ -9,14 +9,14 @@ fatal errors.
 
 import gdb
 
-_registered = False
+registrations = 0  # how many times the plugin was installed: 1 (tests check it)
 
 
 def register():
-    global _registered
-    if _registered or getattr(gdb, "goroscope_loaded", False):
+    global registrations
+    if registrations or getattr(gdb, "goroscope_loaded", False):
         return
-    _registered = True
+    registrations += 1
     from . import commands, fatal, printers, state, unwinder
 
     state.install()

@@ -19,6 +19,7 @@ from . import state
 
 CATEGORY = {"stack": gdb.COMMAND_STACK, "data": gdb.COMMAND_DATA,
             "breakpoints": gdb.COMMAND_BREAKPOINTS}
+# (not core.COMMAND: GDB's command completer would read -exec's whole line as one command)
 COMPLETER = {core.EXPRESSION: gdb.COMPLETE_EXPRESSION, core.FILENAME: gdb.COMPLETE_FILENAME}
 BATCH = 512  # lines per gdb.write (one call per line costs ~1 us; the pager still pages)
 
@@ -48,8 +49,8 @@ class Wrapper(gdb.Command):
 
     def __init__(self, path, cmd):
         self.path, self.cmd = path, cmd
-        super().__init__(" ".join(path), CATEGORY[cmd.category], gdb.COMPLETE_NONE,
-                         bool(cmd.subcommands))
+        # (no completer class: GDB then asks complete() below)
+        super().__init__(" ".join(path), CATEGORY[cmd.category], prefix=bool(cmd.subcommands))
 
     def invoke(self, arg, from_tty):
         try:
@@ -66,7 +67,11 @@ class Wrapper(gdb.Command):
             return []
         if kind in COMPLETER and not cands:
             return COMPLETER[kind]
-        return cands
+        # GDB breaks words at '-' too: it replaces only `word`, the end of
+        # the token the core completed.
+        token = text.split()[-1] if text and not text[-1].isspace() else ""
+        cut = len(token) - len(word or "")
+        return [c[cut:] for c in cands]
 
 
 def register(path, cmd):

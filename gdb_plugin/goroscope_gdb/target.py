@@ -183,8 +183,11 @@ class GdbTarget(Target):
                 f_file = inner.symtab.fullname() if inner.symtab else ""
                 f_line = inner.line
             last = i == len(funcs) - 1
-            if last and msym and "::" not in name.split("(")[0]:
-                name = msym  # "operator()() const" -> "main::{lambda()#1}::operator()() const"
+            if last and msym and "(" in name and "::" not in name.split("(")[0]:
+                # "operator()() const" -> "main::{lambda()#1}::operator()() const"; a C
+                # function ("__libc_pause", no parameter list) keeps its DWARF name,
+                # not whichever ELF alias ("pause") `info symbol` picks, as LLDB does
+                name = msym
             frames.append(Frame(name, f_file, f_line, pc, inlined=not last))
         return frames
 

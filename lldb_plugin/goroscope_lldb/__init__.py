@@ -1,13 +1,13 @@
 """goroscope_lldb: the LLDB adapter of goroscope (debugger, commands, summaries,
 synthetic children, the OperatingSystem plugin). Only this package imports lldb."""
 
-_registered = set()
+registrations = {}  # debugger id -> times installed: 1 (tests check it)
 
 
 def register(debugger):
-    if debugger.GetID() in _registered:
+    if debugger.GetID() in registrations:
         return
-    _registered.add(debugger.GetID())
+    registrations[debugger.GetID()] = 1
     from . import commands, fatal, osplugin, printers
 
     # LLDB looks up commands' and formatters' names in its script session.

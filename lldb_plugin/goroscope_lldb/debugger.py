@@ -35,6 +35,7 @@ class LldbDebugger(LldbTarget, Debugger):
         Debugger.__init__(self, settingsmod.Settings("lldb"))
         self.hits = {}  # watchpoint id -> on_hit
         self.said = []  # lines for the stop hook to print
+        self._os_reloaded = set()  # pids whose OS plugin was loaded again (see goroutine_thread)
 
     # ---- process ------------------------------------------------------------
 
@@ -92,6 +93,8 @@ class LldbDebugger(LldbTarget, Debugger):
         plugin's limit."""
         p = self.process()
         th = p.GetThreadByID(OS_THREAD_BASE + goid)
+        if not th.IsValid() and self.os_plugin_reload():
+            th = p.GetThreadByID(OS_THREAD_BASE + goid)
         if th.IsValid():
             return th
         addr = rt.findg(goid)
@@ -162,9 +165,6 @@ class LldbDebugger(LldbTarget, Debugger):
     # ---- watchpoints --------------------------------------------------------
 
     def arm_watchpoint(self, addr, size, on_hit):
-        if self.is_core():
-            raise GoroscopeError("gomap watch: a core file cannot run: watchpoints need a live "
-                                 "process")
         t = self.target()
         err = lldb.SBError()
         wp = t.WatchAddress(addr, size, False, True, err)
@@ -200,6 +200,19 @@ class LldbDebugger(LldbTarget, Debugger):
 
     def announce(self, text):
         self.said.append(text)
+
+    def os_plugin_reload(self):
+        """LLDB 16 loads the OperatingSystem plugin when a process is launched,
+        not when one is attached (`process attach`, `lldb -p`): set it again,
+        once per process, when a goroutine's thread is missing."""
+        from . import osplugin
+
+        pid = self.pid()
+        if pid in self._os_reloaded or not osplugin.enabled(self.debugger):
+            return False
+        self._os_reloaded.add(pid)
+        osplugin.enable(self.debugger, True)
+        return True
 
     def os_plugin(self, on=None, limit=None):
         from . import osplugin

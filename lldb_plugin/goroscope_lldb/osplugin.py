@@ -26,6 +26,20 @@ _REGS = [("rax", 0), ("rbx", 1), ("rcx", 2), ("rdx", 3), ("rsi", 4), ("rdi", 5),
          ("gs", None), ("ss", None), ("ds", None), ("es", None)]
 
 
+def enabled(debugger):
+    """Is this file the target's OS plugin?"""
+    out = lldb_return(debugger, "settings show target.process.python-os-plugin-path")
+    return os.path.abspath(__file__) in out
+
+
+def lldb_return(debugger, command):
+    import lldb
+
+    r = lldb.SBCommandReturnObject()
+    debugger.GetCommandInterpreter().HandleCommand(command, r)
+    return r.GetOutput() or ""
+
+
 def enable(debugger, on=True):
     path = os.path.abspath(__file__) if on else ""
     debugger.HandleCommand(f"settings set target.process.python-os-plugin-path {path}"

@@ -126,6 +126,10 @@ class Symbolizer:
                 fs = [Frame("", "", 0, key)]
             for f in fs:
                 f.pc = pc
+                if "/." in f.file or f.file.startswith("./"):
+                    # "./posix/../sysdeps/x.c" (GDB, a relative DW_AT_name) and
+                    # "sysdeps/x.c" (LLDB): one spelling
+                    f.file = os.path.normpath(f.file)
             self.cache[key] = fs
             # The first user frame among these (None: all runtime), for user_frame.
             self.user[key] = next((f for f in fs if f.function and not is_runtime_frame(f)),

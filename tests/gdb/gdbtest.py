@@ -6,7 +6,8 @@ the user would (its output and any error message, which GDB prints as
 "goroscope: ..."), then `END name`; the transcript is split into blocks
 that the tests match with regexes. Modes: live (break at ready(), run),
 fatal (run until the plugin stops at goroscope_fatal), core (a gcore core
-file), remote (gdbserver on 127.0.0.1).
+file), remote (gdbserver on 127.0.0.1), attach (a running process, left
+running).
 """
 
 import functools
@@ -79,7 +80,7 @@ def free_port():
 
 
 def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=None, args=(),
-            merge_stderr=False):
+            merge_stderr=False, pid=None):
     """Run the blocks; returns ({name: text}, whole transcript). merge_stderr:
     GDB's (and the program's) stderr into the transcript in order, as a
     terminal shows it (examples/gallery.py)."""
@@ -105,6 +106,8 @@ def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=
             args += ["-ex", f"break {stop}", "-ex", "run"]
         elif mode == "fatal":  # run until the plugin stops it at a fatal error
             args += ["-ex", "run"]
+        elif mode == "attach":  # a running process (pid); GDB detaches when it exits
+            args += ["-ex", f"attach {pid}"]
         elif mode == "remote":
             port = free_port()
             server = subprocess.Popen(["gdbserver", "--once", f"127.0.0.1:{port}", binary],

@@ -5,6 +5,7 @@ Run: /usr/bin/python3 -m pytest tests/gdb (needs the fixtures built:
 ./goroscope build); ctest runs it as `gdb.plugin` (label gdb).
 """
 
+import os
 import re
 import tempfile
 
@@ -276,6 +277,30 @@ def test_autoload_through_debug_gdb_scripts():
                         b], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert re.search(r"^Yes\s+gdb\.inlined-script", p.stdout, re.M), p.stdout + p.stderr
     assert "loaded True" in p.stdout
+
+
+@pytest.mark.parametrize("how", ["twice", "initfile+cli", "autoload+cli"])
+def test_plugin_loads_once_and_silently_with_pythonpath_set(how, tmp_path):
+    """PYTHONPATH holding python/ (the core package) once broke the plugin, whose
+    entry file had the core package's name; loading it twice must do nothing."""
+    import subprocess
+
+    b = gdbtest.fixture("blocked")
+    init = tmp_path / "gdbinit"
+    init.write_text(f"source {gdbtest.PLUGIN}\n")
+    src = ["-ex", f"source {os.path.relpath(gdbtest.PLUGIN)}"]
+    quiet = ["-iex", "set auto-load python-scripts off"]  # (else GDB warns: not our output)
+    first = {"twice": quiet + ["-ex", f"source {gdbtest.PLUGIN}"],
+             "initfile+cli": quiet + ["-x", str(init)],
+             "autoload+cli": ["-iex", f"add-auto-load-safe-path {b}"]}[how]
+    p = subprocess.run(["gdb", "-nx", "-batch"] + first + src + [
+        "-ex", "python import goroscope_gdb; print('registrations', goroscope_gdb.registrations)",
+        "-ex", "break ready", "-ex", "run", "-ex", "goroutines", "-ex", "kill", b],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=os.path.join(gdbtest.ROOT, "python")))
+    assert "registrations 1" in p.stdout, p.stdout + p.stderr
+    assert "[8 goroutines]" in p.stdout, p.stdout + p.stderr
+    assert p.stderr.strip() == "", p.stderr
 
 
 def test_commands_without_a_process_say_so():

@@ -4,7 +4,8 @@ session() runs `lldb-16 -b` on a fixture (input from /dev/null): it imports
 the plugin, stops the program (live: a breakpoint at ready() and `run`;
 fatal: `run` until the plugin stops at goroscope_fatal; remote: lldb-server
 on 127.0.0.1 and `gdb-remote`; core: `target create -c`;
-crash: `run` until the program crashes, the rest given with `-k`),
+crash: `run` until the program crashes, the rest given with `-k`;
+attach: a running process, detached at the end),
 then imports a driver that, for each (name, command) block, prints
 `BEGIN name`, runs the command through LLDB's command interpreter as the user
 would type it (its output, then its error text, which is "goroscope: ..."),
@@ -50,7 +51,8 @@ fixture = gdbtest.fixture
 make_core = gdbtest.make_core
 
 
-def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=None, args=()):
+def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=None, args=(),
+            pid=None):
     """Run the blocks; returns ({name: text}, whole transcript)."""
     prog_args = list(args)
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,6 +80,8 @@ def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=
                      "-o", f"b {stop}", "-o", "continue"]
         elif mode == "none":
             args += ["-o", f"target create {binary}"]
+        elif mode == "attach":  # a running process (pid), detached at the end
+            args += ["-o", f"target create {binary}", "-o", f"process attach -p {pid}"]
         elif mode == "crash":
             # The program crashes: in batch mode LLDB then skips the -o
             # commands still to run and runs the -k ones.
@@ -88,7 +92,9 @@ def session(binary, blocks, mode="live", core=None, setup=(), stop="ready", env=
         for c in setup:
             args += [k, c]
         args += [k, f"command script import {dpath}"]
-        if mode != "core":
+        if mode == "attach":
+            args += [k, "process detach"]
+        elif mode != "core":
             args += [k, "process kill"]
         e = dict(os.environ, LLDB_DEBUGSERVER_PATH=SERVER, **(env or {}))
         try:

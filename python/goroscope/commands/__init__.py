@@ -4,17 +4,17 @@ One module per command (goroutines, goroutine, gomap, deadlocks, goroscope),
 each holding its argument parser, its user-facing help (synopsis, flags, an
 example) and `run(dbg, args)`, which yields the output lines. A command
 talks to the debugger only through goroscope.debugger.Debugger. The
-adapters register every Command in COMMANDS through one generic wrapper
+adapters register every Command in REGISTRY through one generic wrapper
 and report every error through one handler (`error_text`): the user sees
 `goroscope: <message>`, never a traceback.
 
     execute(dbg, path, raw)     parse raw (the text after the command's name)
                                 and run; path is ("gomap", "info") for a
                                 subcommand
-    complete(cmd, text)         candidates for the word being typed, from the
+    complete(cmd, dbg, text)    candidates for the word being typed, from the
                                 parser: subcommands, flags, a flag's values;
-                                or EXPRESSION / FILENAME for the adapter's own
-                                completer
+                                or a kind (EXPRESSION, FILENAME, COMMAND) for
+                                the adapter's own completer
 
 Parsing is argparse (pwndbg's choice too): Delve's single-dash long flags
 (`-with`, `-group`) are plain option strings; the parser never exits or
@@ -38,7 +38,8 @@ from typing import Callable, Iterable, List, Optional, Tuple
 from ..errors import GoroscopeError
 
 PREFIX = "goroscope: "
-EXPRESSION, FILENAME = "expression", "filename"  # completion kinds the adapters provide
+# completion kinds the adapters' own completers provide
+EXPRESSION, FILENAME, COMMAND = "expression", "filename", "command"
 
 
 class Parser(argparse.ArgumentParser):
@@ -173,10 +174,12 @@ def debugging() -> bool:
 
 
 def complete(cmd: Command, debugger: str, text: str):
-    """Completion of the last word of text (what follows the command's name,
-    up to the cursor): (candidates, kind). kind is None, or EXPRESSION /
-    FILENAME when the word is an expression or a file name: the adapter's
-    own completer takes over."""
+    """Completion of the word being typed at the end of text (what follows the
+    command's name, up to the cursor): (candidates, kind). Candidates are
+    whole words (subcommands, flags, a flag's or an argument's values); kind
+    is None, or EXPRESSION / FILENAME / COMMAND when the word is an
+    expression, a file name or a debugger command (-exec's): then the
+    adapter's own completer takes over."""
     try:
         words = shlex.split(text)
     except ValueError:
@@ -186,32 +189,45 @@ def complete(cmd: Command, debugger: str, text: str):
     else:
         word, before = "", words
     if cmd.tail and cmd.tail in before:
-        return [], None  # the raw command: the debugger's
-    if cmd.subcommands and not before:
-        return sorted(c.name for c in available(cmd.subcommands, debugger)
-                      if c.name.startswith(word)), None
+        return [], COMMAND  # the raw command: the debugger's own
     if cmd.subcommands:
+        if not before:
+            return _matching((c.name for c in available(cmd.subcommands, debugger)), word), None
         sub = cmd.sub(before[0], debugger)
-        return complete(sub, debugger, text.lstrip()[len(before[0]):]) if sub else ([], None)
+        rest = text.lstrip()[len(before[0]):]
+        return complete(sub, debugger, rest) if sub else ([], None)
     if cmd.parser is None:
         return [], cmd.positional
     p = cmd.parser(debugger)
     opts = {s: a for a in p._actions for s in a.option_strings}
-    # The flag whose value is being typed: the last flag before, if it still wants values.
-    for back in range(1, 4):
-        if len(before) >= back and before[-back] in opts:
-            a = opts[before[-back]]
-            vals, kind = getattr(a, "completion", ([], None))
-            if back == 1 and (a.nargs != 0 and a.nargs is not None or vals or kind):
-                if a.nargs == "?" and word.startswith("-"):
-                    break
-                return sorted(v for v in vals if v.startswith(word)), kind
-            if back == 2 and vals and before[-1] in vals and a.nargs == "+":
-                return [], EXPRESSION if before[-1] not in ("running", "user") else None
-            break
-    if word.startswith("-") or (not word and cmd.positional is None):
-        return sorted(s for s in opts if s.startswith(word)), None
-    return [], cmd.positional
+    positionals = [a for a in p._actions if not a.option_strings]
+    pending, taken, pos = None, 0, 0  # the flag whose values are being given
+    for w in before:
+        if w in opts:
+            a = opts[w]
+            pending, taken = (a, 0) if a.nargs != 0 else (None, 0)
+            continue
+        if pending is not None:
+            taken += 1
+            if pending.nargs in (None, "?") or (isinstance(pending.nargs, int)
+                                                 and taken >= pending.nargs):
+                pending = None
+            continue
+        if pos < len(positionals) and positionals[pos].nargs in (None, "?"):
+            pos += 1  # (an nargs "+"/"*" positional takes every later word)
+    if word.startswith("-"):
+        return _matching(opts, word), None
+    if pending is not None:
+        vals, kind = getattr(pending, "completion", ([], None))
+        return (_matching(vals, word), kind) if taken == 0 else ([], None)
+    if pos < len(positionals):
+        vals, kind = getattr(positionals[pos], "completion", ([], None))
+        return _matching(vals, word), kind
+    return [], None
+
+
+def _matching(names, word):
+    return sorted(n for n in names if n.startswith(word))
 
 
 # The registry: every command, in the order `help` lists them. (Imported at

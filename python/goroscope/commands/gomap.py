@@ -67,7 +67,8 @@ Usage: gomap info EXPR                          the header, evacuation, overflow
        gomap watch EXPR [--grow] [--evacuated] [--writing] [--key KEY]
                                                 hardware watchpoints; --list, --clear
 
-""" + EXPR_HELP + """ `help gomap SUBCOMMAND` for each.
+""" + EXPR_HELP + """
+`help gomap SUBCOMMAND` for each.
 
 Example: gomap info sessions"""
 
@@ -156,6 +157,9 @@ def run_watch(dbg, a):
         return [f"{ws.clear()} map watchpoint(s) deleted"]
     if not a.expr:
         raise GoroscopeError(watchmod.USAGE)
+    if dbg.is_core():
+        raise GoroscopeError("gomap watch: a core file cannot run: watchpoints need a live "
+                             "process")
     rt = dbg.runtime()
     made = ws.arm(expressions.object_address(dbg, rt, " ".join(a.expr)), a.grow, a.evacuated,
                   a.writing, a.key)

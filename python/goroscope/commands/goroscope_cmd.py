@@ -7,7 +7,7 @@ from . import FILENAME, Command, Parser, values
 
 SNAP_FLAGS = """\
   --no-frames   no stacks (smaller, faster)
-  --map NAME    only the map named NAME (goro::debug::name)
+  --map NAME    buckets of the map named NAME only (goro::debug::name; the others: headers)
   --buckets N   at most N buckets per map array (default: `goroscope show bucket-limit`; 0: all)"""
 
 SNAPSHOT_HELP = f"""\

@@ -1,0 +1,267 @@
+"""The command layer (python/goroscope/commands) without a debugger, pwndbg's
+way: every command runs against an ImageDebugger, a Debugger over a recorded
+memory image (images/*.json.gz) whose verbs are stubs that record what they
+were asked. Checks what both adapters inherit: parsing and its one-line
+errors, help texts, completion, settings, expressions' fallback to debug
+names, and that each command prints what the lower layers print.
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+
+import coreops  # noqa: E402
+import imageutil  # noqa: E402
+from goroscope import commands, settings  # noqa: E402
+from goroscope.debugger import Debugger, Value  # noqa: E402
+from goroscope.errors import GoroscopeError  # noqa: E402
+from goroscope.target import ImageTarget  # noqa: E402
+
+
+class ImageDebugger(ImageTarget, Debugger):
+    """A Debugger over a recorded image; expressions are a table, the other
+    verbs record their calls."""
+
+    name = "gdb"
+    producer = "goroscope-test"
+
+    def __init__(self, doc, exprs=None, name="gdb"):
+        t = imageutil.target(doc)
+        ImageTarget.__init__(self, dict(t.regions), t.symbols, t._threads, t.frames, t.selected,
+                             t.now)
+        self.name = name
+        Debugger.__init__(self, settings.Settings(name))
+        self.exprs = exprs or {}
+        self.calls = []
+        self.said = []
+        self.selected_goid = None
+
+    def has_process(self):
+        return True
+
+    def pid(self):
+        return 4242
+
+    def is_core(self):
+        return True
+
+    def stop_key(self):
+        return 0
+
+    def evaluate(self, expr):
+        if expr not in self.exprs:
+            raise GoroscopeError(f"No symbol \"{expr}\" in current context")
+        return self.exprs[expr]
+
+    def selected_goroutine(self):
+        return self.selected_goid
+
+    def select_goroutine(self, rt, goid):
+        self.selected_goid = goid
+        return [f"[Switching to goroutine {goid}]"]
+
+    def clear_goroutine(self):
+        self.selected_goid = None
+        return ["goroutine selection cleared"]
+
+    def run_in_goroutine(self, rt, goid, command):
+        self.calls.append((goid, command))
+        return [f"({command} in {goid})"]
+
+    def announce(self, text):
+        self.said.append(text)
+
+
+@pytest.fixture(scope="module")
+def doc():
+    return imageutil.load("blocked")
+
+
+@pytest.fixture
+def dbg(doc):
+    return ImageDebugger(doc)
+
+
+def run(dbg, line):
+    name, _, rest = line.partition(" ")
+    path = [name]
+    cmd = commands.resolve(path, dbg.name)
+    if cmd.subcommands and rest.split()[:1] and cmd.sub(rest.split()[0], dbg.name):
+        sub, _, rest = rest.partition(" ")
+        path.append(sub)
+    return "\n".join(commands.execute(dbg, path, rest))
+
+
+def test_goroutines_prints_what_the_core_prints(dbg, doc, monkeypatch):
+    monkeypatch.setattr(os, "getcwd", lambda: doc["cwd"])
+    assert run(dbg, "goroutines") == doc["outputs"]["goroutines"]
+    for flags in ("-t 4", "-r", "-g", "-s", "-l", "-group userloc", "-group label role",
+                  "-with label role=locker", "-without running"):
+        assert run(dbg, "goroutines " + flags) == doc["outputs"][flags], flags
+
+
+def test_exec_runs_the_raw_command_in_each_listed_goroutine(dbg):
+    out = run(dbg, 'goroutines -with userloc worker -exec print "a  b"')
+    assert [c for _, c in dbg.calls] == ['print "a  b"'] * 3  # the tail untouched
+    assert out.count("Goroutine ") == 3
+
+
+def test_goroutine_selects_runs_and_clears(dbg):
+    goid = int(run(dbg, "goroutines -with userloc worker").split()[1])
+    assert run(dbg, f"goroutine {goid}") == f"[Switching to goroutine {goid}]"
+    assert run(dbg, "goroutine").startswith(f"* Goroutine {goid} - User: ")
+    assert run(dbg, f"goroutine {goid} frame 1") == f"(frame 1 in {goid})"
+    dbg.exprs["$g"] = Value("int", "integer", goid, None)
+    assert run(dbg, "goroutine $g bt") == f"(bt in {goid})"  # an expression, in both debuggers
+    assert run(dbg, "goroutine clear") == "goroutine selection cleared"
+    assert run(dbg, "goroutine").startswith("no goroutine selected")
+    for bad, msg in (("goroutine 999999", "no goroutine 999999"),
+                     ("goroutine nosuch", "'nosuch' is not a goroutine id")):
+        with pytest.raises(GoroscopeError, match=msg):
+            run(dbg, bad)
+
+
+def test_names_stand_in_for_expressions_in_every_command(dbg):
+    """`-chan NAME` and `gomap info NAME` fall back to debug names (GDB did not for -chan)."""
+    assert run(dbg, "goroutines -chan jobs").endswith("[4 goroutines]")
+    assert run(dbg, "gomap info sessions").split("\n")[1] == "  count      100"
+    with pytest.raises(GoroscopeError, match=r"No symbol \"nosuch\" in current context "
+                                             r"\(and no map is named 'nosuch'\)"):
+        run(dbg, "gomap info nosuch")
+    dbg.exprs["i"] = Value("int", "other", None, 0x1000)
+    with pytest.raises(GoroscopeError, match="i is a int, not a goro map"):
+        run(dbg, "gomap info i")
+
+
+def test_parse_errors_are_one_line_with_the_synopsis():
+    d = ImageDebugger(imageutil.load("blocked"))
+    for line, msg in (
+            ("goroutines -bogus", "unrecognized arguments: -bogus; usage: goroutines [-u|-r|"),
+            ("goroutines -with nope", "unknown filter 'nope'"),
+            ("goroutines -with userloc", "filter 'userloc' takes 1 argument"),
+            ("goroutines -group label", "-group label takes one KEY"),
+            ("goroutines -t x", "argument -t: invalid int value: 'x'"),
+            ("goroutines -exec", "-exec needs a command"),
+            ("gomap", "gomap info|buckets|find|watch"),
+            ("gomap bogus", "unknown subcommand 'bogus'"),
+            ("gomap info", "the following arguments are required: EXPR; usage: gomap info EXPR"),
+            ("gomap buckets sessions --range x", "bad range 'x'"),
+            ("gomap find sessions", "usage: gomap find EXPR KEY"),
+            ("gomap watch", "usage: gomap watch EXPR"),
+            ("gomap watch --list x", "--list and --clear take nothing else"),
+            ("deadlocks x", "unrecognized arguments: x; usage: deadlocks"),
+            ("goroscope snapshot", "usage: goroscope snapshot FILE"),
+            ("goroscope snapshot f --buckets many", "invalid int value: 'many'"),
+            ("goroscope set nosuch 1", "no setting 'nosuch'"),
+            ("goroscope set auto-push maybe", "on or off, not 'maybe'"),
+            ("goroscope set print-limit -3", "must be 0 or more"),
+            ("goroscope os-plugin on", "unknown subcommand 'os-plugin'"),  # LLDB only
+            ("goroutines -with userloc 'a", "cannot split the arguments"),
+    ):
+        with pytest.raises(GoroscopeError) as e:
+            run(d, line)
+        text = str(e.value)
+        assert msg in text and "\n" not in text, (line, text)
+        assert commands.error_text(e.value) == "goroscope: " + text
+
+
+def test_an_unexpected_exception_is_one_line_too():
+    assert commands.error_text(KeyError("x")) == (
+        "goroscope: internal error: KeyError: 'x' (GOROSCOPE_DEBUG=1 shows the traceback)")
+
+
+def test_settings_are_declared_once_and_typed(dbg):
+    names = [s.name for s in settings.declared("gdb")]
+    assert names == ["print-limit", "bucket-limit", "viewer", "auto-push", "stop-on-fatal"]
+    assert "os-plugin-limit" in [s.name for s in settings.declared("lldb")]
+    run(dbg, "goroscope set print-limit 3")
+    assert run(dbg, "goroscope show print-limit") == "goroscope print-limit is 3."
+    assert "(buckets 0..2 of 8; --range 3:67 for more)" in run(dbg, "gomap buckets growing")
+    run(dbg, "goroscope set auto-push on")
+    assert run(dbg, "goroscope show auto-push") == "goroscope auto-push is on."
+    seen = []
+    dbg.settings.on_change = lambda n, v: seen.append((n, v))
+    run(dbg, "goroscope set bucket-limit 0x10")
+    assert seen == [("bucket-limit", 16)]
+
+
+def test_lldb_has_os_plugin_and_its_limit(doc):
+    d = ImageDebugger(doc, name="lldb")
+    assert run(d, "goroscope os-plugin limit 5").startswith("goroscope OS plugin: at most 5")
+    assert d.settings["os-plugin-limit"] == 5
+    with pytest.raises(GoroscopeError, match="usage: goroscope os-plugin on|off|limit N"):
+        run(d, "goroscope os-plugin limit")
+
+
+def test_every_help_is_for_users(dbg):
+    """Synopsis, flags, an example; no module notes (LLDB showed "This module is pure...")."""
+    def walk(cs):
+        for c in cs:
+            yield c
+            yield from walk(c.subcommands)
+
+    for c in walk(commands.REGISTRY):
+        assert c.summary and c.summary[0].isupper() and c.summary.endswith("."), c.name
+        assert c.help.startswith("Usage: "), c.name
+        assert "\nExample: " in c.help, c.name
+        assert "module" not in c.help.lower() and "adapter" not in c.help.lower(), c.name
+        for line in c.help.split("\n"):
+            assert len(line) <= 100, (c.name, line)
+
+
+@pytest.mark.parametrize("text,want", [
+    ("-w", (["-w", "-with", "-without", "-wo"], None)),
+    ("-with ", (["curloc", "goloc", "label", "running", "startloc", "user", "userloc"], None)),
+    ("-with use", (["user", "userloc"], None)),
+    ("-with userloc ", ([], None)),
+    ("-group l", (["label"], None)),
+    ("-chan ", ([], "expression")),
+    ("-t ", ([], None)),
+    ("-l -g", (["-g", "-group"], None)),
+    ("-exec b", ([], "command")),
+])
+def test_completion_of_goroutines(text, want):
+    assert commands.complete(commands.resolve(["goroutines"], "gdb"), "gdb", text) == want
+
+
+@pytest.mark.parametrize("cmd,text,want", [
+    ("gomap", "", (["buckets", "find", "info", "watch"], None)),
+    ("gomap", "b", (["buckets"], None)),
+    ("gomap", "info ", ([], "expression")),
+    ("gomap", "buckets m --", (["--old", "--range"], None)),
+    ("gomap", "watch m --", (["--clear", "--evacuated", "--grow", "--key", "--list",
+                              "--writing"], None)),
+    ("goroscope", "", (["set", "show", "snapshot", "view"], None)),
+    ("goroscope", "snapshot ", ([], "filename")),
+    ("goroscope", "snapshot f --", (["--buckets", "--map", "--no-frames"], None)),
+    ("goroscope", "set auto", (["auto-push"], None)),
+    ("goroscope", "show ", (["auto-push", "bucket-limit", "print-limit", "stop-on-fatal",
+                             "viewer"], None)),
+])
+def test_completion_of_subcommands_flags_and_values(cmd, text, want):
+    assert commands.complete(commands.resolve([cmd], "gdb"), "gdb", text) == want
+
+
+def test_lldb_completes_its_own_subcommands():
+    got, _ = commands.complete(commands.resolve(["goroscope"], "lldb"), "lldb", "")
+    assert "os-plugin" in got
+
+
+def test_snapshot_through_the_command_names_its_producer(dbg, tmp_path):
+    out = run(dbg, f"goroscope snapshot {tmp_path}/s.json --no-frames --map sessions")
+    assert out.startswith("snapshot of 8 goroutines, ") and out.endswith(" bytes)")
+    import json
+
+    d = json.loads((tmp_path / "s.json").read_text())
+    assert d["producer"]["name"] == "goroscope-test" and d["producer"]["pid"] == 4242
+    assert [m.get("buckets_omitted", False) for m in d["maps"]] == [True, False]
+    assert all(not g.get("frames") for g in d["goroutines"])
+
+
+def test_coreops_flags_parse_through_the_command_parser():
+    """coreops (the replay and the fuzz test) parse with the command's own parser."""
+    assert coreops.goroutines_cmd.parse_flags(["-group", "label", "role"]).group_label == "role"
