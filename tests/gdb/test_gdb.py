@@ -303,6 +303,39 @@ def test_plugin_loads_once_and_silently_with_pythonpath_set(how, tmp_path):
     assert p.stderr.strip() == "", p.stderr
 
 
+def test_tab_completion_comes_from_the_parsers():
+    """GDB's `complete` (what TAB shows): subcommands, flags, a flag's values,
+    settings; expressions and file names through GDB's own completers."""
+    import subprocess
+
+    b = gdbtest.fixture("blocked")
+    cases = {"goroutines -w": ["-w", "-with", "-without", "-wo"],
+             "goroutines -group ": ["curloc", "goloc", "label", "running", "startloc", "user",
+                                    "userloc"],
+             "goroutines -with use": ["user", "userloc"],
+             "gomap ": ["buckets", "find", "info", "watch"],
+             "gomap buckets m --": ["--old", "--range"],
+             "goroscope set auto": ["auto-push"],
+             "goroscope snapshot f --": ["--buckets", "--map", "--no-frames"],
+             "goroutines -chan read": ["ready"],  # an expression: GDB's symbol completer
+             }
+    args = ["gdb", "-nx", "-batch", "-iex", "set auto-load python-scripts off",
+            "-ex", f"source {gdbtest.PLUGIN}"]
+    for text in cases:
+        args += ["-ex", f"echo BEGIN {text}\\n", "-ex", f"complete {text}"]
+    p = subprocess.run(args + [b], capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    got = {}
+    for block in p.stdout.split("BEGIN ")[1:]:
+        head, _, body = block.partition("\n")
+        got[head] = [ln for ln in body.split("\n") if ln]
+    for text, want in cases.items():
+        stem = text.rsplit(" ", 1)[0] + " " if not text.endswith(" ") else text
+        assert [x[len(stem):] for x in got.get(text, []) if x.startswith(stem)] == want or \
+            (want == ["ready"] and any(x.endswith(" ready") for x in got.get(text, []))), \
+            (text, got.get(text), p.stderr)
+
+
 def test_commands_without_a_process_say_so():
     b = gdbtest.fixture("blocked")
     res, out = gdbtest.session(b, [("g", "goroutines"), ("m", "gomap info sessions"),
