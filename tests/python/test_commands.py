@@ -17,63 +17,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import coreops  # noqa: E402
 import imageutil  # noqa: E402
 from goroscope import commands, settings  # noqa: E402
-from goroscope.debugger import Debugger, Value  # noqa: E402
+from goroscope.debugger import Value  # noqa: E402
 from goroscope.errors import GoroscopeError  # noqa: E402
-from goroscope.target import ImageTarget  # noqa: E402
-
-
-class ImageDebugger(ImageTarget, Debugger):
-    """A Debugger over a recorded image; expressions are a table, the other
-    verbs record their calls."""
-
-    name = "gdb"
-    producer = "goroscope-test"
-
-    def __init__(self, doc, exprs=None, name="gdb"):
-        t = imageutil.target(doc)
-        ImageTarget.__init__(self, dict(t.regions), t.symbols, t._threads, t.frames, t.selected,
-                             t.now)
-        self.name = name
-        Debugger.__init__(self, settings.Settings(name))
-        self.exprs = exprs or {}
-        self.calls = []
-        self.said = []
-        self.selected_goid = None
-
-    def has_process(self):
-        return True
-
-    def pid(self):
-        return 4242
-
-    def is_core(self):
-        return True
-
-    def stop_key(self):
-        return 0
-
-    def evaluate(self, expr):
-        if expr not in self.exprs:
-            raise GoroscopeError(f"No symbol \"{expr}\" in current context")
-        return self.exprs[expr]
-
-    def selected_goroutine(self):
-        return self.selected_goid
-
-    def select_goroutine(self, rt, goid):
-        self.selected_goid = goid
-        return [f"[Switching to goroutine {goid}]"]
-
-    def clear_goroutine(self):
-        self.selected_goid = None
-        return ["goroutine selection cleared"]
-
-    def run_in_goroutine(self, rt, goid, command):
-        self.calls.append((goid, command))
-        return [f"({command} in {goid})"]
-
-    def announce(self, text):
-        self.said.append(text)
+from imageutil import ImageDebugger  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +44,7 @@ def run(dbg, line):
 
 def test_goroutines_prints_what_the_core_prints(dbg, doc, monkeypatch):
     monkeypatch.setattr(os, "getcwd", lambda: doc["cwd"])
-    assert run(dbg, "goroutines") == doc["outputs"]["goroutines"]
+    assert run(dbg, "goroutines") == doc["outputs"]["goroutines (fast)"]
     for flags in ("-t 4", "-r", "-g", "-s", "-l", "-group userloc", "-group label role",
                   "-with label role=locker", "-without running"):
         assert run(dbg, "goroutines " + flags) == doc["outputs"][flags], flags

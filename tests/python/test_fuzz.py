@@ -132,3 +132,57 @@ def test_corrupted_images_never_raise_nor_hang():
     elapsed = time.monotonic() - t0
     assert not failures, f"{len(failures)} failing cases of {case + 1} ({elapsed:.0f} s):\n" + \
         "\n".join(failures)
+
+
+COMMAND_CASES = int(os.environ.get("FUZZ_COMMAND_CASES", "400"))
+COMMAND_LINES = [
+    "goroutines", "goroutines -t 5", "goroutines -r -l", "goroutines -group userloc",
+    "goroutines -with label role=locker", "goroutines -chan jobs",
+    "goroutines -with userloc worker -exec bt", "goroutine 1", "goroutine 2 bt",
+    "gomap info sessions", "gomap buckets growing --old", "gomap buckets sessions --range 0:4",
+    "gomap find growing key3", "gomap find sessions 42", "deadlocks",
+    "goroscope snapshot /dev/null --buckets 8",
+]
+
+
+def test_every_command_on_corrupted_images_prints_or_says_one_line():
+    """The command layer over corrupted images (a core of a crashed program):
+    each command prints, or fails with its one-line GoroscopeError; never
+    another exception (which the adapters would report as an internal error)."""
+    from goroscope import commands
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    images = []
+    for name in ("blocked", "deadlock"):
+        doc = imageutil.load(name)
+        regions = {int(a, 16): bytes.fromhex(d) for a, d in doc["regions"].items()}
+        L, targets = map_headers(doc, regions)
+        images.append((doc, regions, L, targets))
+    failures = []
+    for case in range(COMMAND_CASES):
+        seed = 0xC0DE000 + case
+        rng = random.Random(seed)
+        doc, regions, L, targets = images[case % len(images)]
+        dbg = imageutil.ImageDebugger(doc, regions=mutate(rng, regions, L, targets))
+        for line in COMMAND_LINES:
+            name, _, rest = line.partition(" ")
+            path = [name]
+            if name in ("gomap", "goroscope"):
+                sub, _, rest = rest.partition(" ")
+                path.append(sub)
+            signal.alarm(LIMIT_S)
+            try:
+                for _ in commands.execute(dbg, path, rest):
+                    pass
+            except commands.GoroscopeError as e:
+                if "\n" in str(e):
+                    failures.append(f"seed {seed:#x} `{line}`: a multi-line error: {e!r}")
+            except Hang:
+                failures.append(f"seed {seed:#x} `{line}`: hang (> {LIMIT_S} s)")
+            except Exception as e:  # noqa: BLE001 - what the test looks for
+                failures.append(f"seed {seed:#x} `{line}`: {type(e).__name__}: {e}")
+            finally:
+                signal.alarm(0)
+        if len(failures) >= 10:
+            break
+    assert not failures, "\n".join(failures)
