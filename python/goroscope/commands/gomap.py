@@ -26,7 +26,8 @@ Usage: gomap buckets EXPR [--old] [--range A:B]
 Each bucket's 8 tophash slots by state, its keys and values, and its
 overflow links.
   --old        the old array (while the map grows)
-  --range A:B  buckets A to B-1 (default: the first `show goroscope print-limit`)
+  --range A:B  buckets A to B-1 (default: the first `goroscope show
+               print-limit`)
 
 {EXPR_HELP}
 
@@ -49,8 +50,8 @@ Usage: gomap watch EXPR [--grow] [--evacuated] [--writing] [--key KEY]
 Hardware watchpoints on a map:
   --grow       stop when growth starts (hmap.buckets changes)
   --evacuated  stop when evacuation ends (hmap.oldbuckets becomes null)
-  --writing    stop when hashWriting is set: the goroutine doing it, and the one
-               already holding it if any (a concurrent write)
+  --writing    stop when hashWriting is set: the goroutine doing it, and
+               the one already holding it if any (a concurrent write)
   --key KEY    stop when KEY's value is written, KEY is deleted, or evacuation
                moves it (the watch then re-arms itself on its new slot)
   --list       the active map watches
@@ -61,11 +62,11 @@ when they would run out. Live processes only.
 Example: gomap watch sessions --grow --evacuated"""
 
 HELP = """\
-Usage: gomap info EXPR                          the header, evacuation, overflow chains
-       gomap buckets EXPR [--old] [--range A:B]  tophash, keys and values per bucket
-       gomap find EXPR KEY                      where KEY lives: hash, bucket, slot
+Usage: gomap info EXPR                     the header, evacuation, chains
+       gomap buckets EXPR [--old] [--range A:B]   tophash, keys, values
+       gomap find EXPR KEY                 where KEY lives: hash, bucket, slot
        gomap watch EXPR [--grow] [--evacuated] [--writing] [--key KEY]
-                                                hardware watchpoints; --list, --clear
+                                           hardware watchpoints; --list, --clear
 
 """ + EXPR_HELP + """
 `help gomap SUBCOMMAND` for each.

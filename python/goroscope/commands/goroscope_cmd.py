@@ -7,8 +7,9 @@ from . import FILENAME, Command, Parser, values
 
 SNAP_FLAGS = """\
   --no-frames   no stacks (smaller, faster)
-  --map NAME    buckets of the map named NAME only (goro::debug::name; the others: headers)
-  --buckets N   at most N buckets per map array (default: `goroscope show bucket-limit`; 0: all)"""
+  --map NAME    buckets of the map named NAME only (the others: headers)
+  --buckets N   at most N buckets per map array (0: all; default:
+                `goroscope show bucket-limit`)"""
 
 SNAPSHOT_HELP = f"""\
 Usage: goroscope snapshot FILE [--no-frames] [--map NAME] [--buckets N]
@@ -142,8 +143,11 @@ def run_os(dbg, a):
 
 
 def settings_table():
-    return "\n".join(f"  {s.name:16} {s.help}" + (" (LLDB)" if s.only else "")
-                     for s in settingsmod.SETTINGS)
+    import textwrap
+
+    return "\n".join(textwrap.fill(s.help + (" (LLDB)" if s.only else ""), 79,
+                                   initial_indent=f"  {s.name:16} ",
+                                   subsequent_indent=" " * 19) for s in settingsmod.SETTINGS)
 
 
 COMMAND = Command(

@@ -7,8 +7,8 @@ from . import Command
 
 HELP = """\
 Usage: goroutine                  show the selected goroutine
-       goroutine ID               select goroutine ID: bt, frame N, up/down and the
-                                  locals then show its stack
+       goroutine ID               select goroutine ID: bt, frame N, up/down
+                                  and the locals then show its stack
        goroutine ID CMD...        run CMD in goroutine ID's context only
        goroutine clear            back to the threads' own stacks
 

@@ -12,25 +12,27 @@ GROUPS = ("userloc", "curloc", "goloc", "startloc", "running", "user", "label")
 LOCS = {"u": "userloc", "r": "curloc", "g": "goloc", "s": "startloc"}
 
 HELP = """\
-Usage: goroutines [-u|-r|-g|-s] [-t [DEPTH]] [-l] [-with|-w FILTER] [-without|-wo FILTER]
-                  [-group GROUP] [-chan EXPR] [-exec CMD...]
+Usage: goroutines [-u|-r|-g|-s] [-t [DEPTH]] [-l] [-with|-w FILTER]
+         [-without|-wo FILTER] [-group GROUP] [-chan EXPR] [-exec CMD...]
 
 Location shown: -u the topmost user frame (default), -r the topmost frame,
 -g where the goroutine was created (the go() call), -s its start function.
   -t [DEPTH]     the stack of each goroutine (default depth 10)
   -l             labels
   -with/-w FILTER, -without/-wo FILTER (repeatable), FILTER one of:
-                 userloc|curloc|goloc|startloc SUBSTRING  (matched against the location)
+                 userloc|curloc|goloc|startloc SUBSTRING (in the location)
                  label KEY[=VALUE]     running     user
   -group GROUP   group by userloc|curloc|goloc|startloc|running|user|label KEY:
                  at most 5 goroutines per group, and the group's total
-  -chan EXPR     only goroutines waiting on the channel EXPR (a goro::Chan<T>, or a
-                 channel's debug name)
-  -exec CMD...   run CMD in the context of every listed goroutine (the rest of the line)
+  -chan EXPR     only goroutines waiting on the channel EXPR (a goro::Chan<T>,
+                 or a channel's debug name)
+  -exec CMD...   run CMD (the rest of the line) in each listed goroutine
 
-A line: `* Goroutine 6 - User: ./main.cpp:11 worker (0x4b8465) [chan receive 2.5s]`;
+A line:
+  * Goroutine 6 - User: ./main.cpp:11 worker (0x4b8465) [chan receive 2s]
 `*` marks the selected goroutine, `(thread N)` a running one's OS thread,
-[...] the wait reason and how long it has waited. The listing ends [N goroutines].
+[...] the wait reason and how long it has waited. The listing ends
+`[N goroutines]`.
 
 Example: goroutines -with userloc worker -group startloc"""
 
