@@ -66,7 +66,7 @@ Usage: gomap info EXPR                     the header, evacuation, chains
        gomap buckets EXPR [--old] [--range A:B]   tophash, keys, values
        gomap find EXPR KEY                 where KEY lives: hash, bucket, slot
        gomap watch EXPR [--grow] [--evacuated] [--writing] [--key KEY]
-                                           hardware watchpoints; --list, --clear
+                                         hardware watchpoints; --list, --clear
 
 """ + EXPR_HELP + """
 `help gomap SUBCOMMAND` for each.
