@@ -2,7 +2,7 @@
 the goroutines no other goroutine can wake -- in a stopped program (the
 debuggers' `deadlocks`) or in a snapshot document.
 
-The rules are written once, in docs/deadlocks.md (R1-R9 below are its
+The rules are written once, in docs/deadlock-rules.md (R1-R9 below are its
 numbers), and implemented twice: here and in the viewer's model
 (viewer/model/waitfor.cpp). tests/conformance holds the snapshots on which
 both must give the expected verdict.
@@ -50,7 +50,7 @@ class Goroutine:
     goid: int
     status: str  # running, runnable, waiting, ...
     reason: str  # Go's wait reason; "" unless waiting
-    waits: List[Wait] = field(default_factory=list)  # its blocking operation's (a select: each case)
+    waits: List[Wait] = field(default_factory=list)  # its blocking op's objects (select: each case)
 
 
 @dataclass

@@ -102,7 +102,7 @@ TEST(ViewModel, RealSnapshotGraphAndMap) {
   EXPECT_EQ(m.oldbuckets->nbuckets * 2, m.buckets.nbuckets);
 
   view::Graph g = view::build_graph(*s);
-  EXPECT_EQ(g.cycles, 1);  // the inversion
+  EXPECT_EQ(g.verdict.cycles.size(), 1u);  // the inversion
   int cycle_edges = 0;
   for (const auto& e : g.edges) cycle_edges += e.in_cycle;
   EXPECT_EQ(cycle_edges, 4);  // 2 waits-on + 2 held-by
@@ -123,11 +123,11 @@ TEST(ViewModel, RealSnapshotGraphAndMap) {
   for (size_t i = 0; i < g.nodes.size(); i++)
     if (g.nodes[i].reason == "chan receive (nil chan)") nil_group = static_cast<int>(i);
   ASSERT_GE(nil_group, 0);
-  EXPECT_TRUE(g.nodes[nil_group].leaked);
-  EXPECT_GE(g.leaked, 3);
+  EXPECT_EQ(g.nodes[nil_group].leaked, 1);
+  EXPECT_GE(g.verdict.leaked.size(), 3u);
   for (const auto& n : g.nodes)
     if (n.in_cycle && !n.is_object) {
-      EXPECT_TRUE(n.leaked);
+      EXPECT_EQ(static_cast<size_t>(n.leaked), n.goids.size());
     }
 
   // The map's geometry: both arrays, hit testing, key search.
@@ -329,7 +329,8 @@ TEST(ViewModel, ReferencedByGivesWakeEdgesAndLeaks) {
   int woken = 0;
   for (const auto& e : g.edges) woken += e.kind == view::EdgeKind::woken_by;
   EXPECT_EQ(woken, 1);  // main would wake goroutine 2's channel
-  EXPECT_FALSE(g.nodes[g.group_of(2)].leaked);
-  EXPECT_TRUE(g.nodes[g.group_of(3)].leaked);  // only it has its channel
-  EXPECT_EQ(g.leaked, 1);
+  EXPECT_EQ(g.nodes[g.group_of(2)].leaked, 0);
+  EXPECT_EQ(g.nodes[g.group_of(3)].leaked, 1);  // only it has its channel
+  EXPECT_EQ(g.verdict.leaked, std::vector<uint64_t>{3});
+  EXPECT_EQ(g.verdict.unwakeable, std::vector<uint64_t>{3});
 }

@@ -1,11 +1,11 @@
-// graph.cpp — build_graph: grouping, edges, cycles (Tarjan), leaks
-// (fixpoint), layout (barycentre columns). Design: graph.h.
+// graph.cpp — build_graph in phases: group the goroutines, add the object
+// nodes and the edges, mark the groups from the verdict (waitfor.h), lay
+// out (barycentre columns). Design: graph.h.
 #include "graph.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
-#include <numeric>
+#include <tuple>
 #include <unordered_map>
 
 namespace goroscope::view {
@@ -14,82 +14,40 @@ namespace {
 
 constexpr float kNodeW = 260, kNodeH = 44, kGapY = 14, kColGap = 220;
 
-// holders: the goroutines an object is held by (definite edges).
-std::vector<uint64_t> holders(const Object& o) {
-  std::vector<uint64_t> h;
-  if (o.kind == "mutex" && o.get("locked") && o.get("owner") > 0)
-    h.push_back(static_cast<uint64_t>(o.get("owner")));
-  if (o.kind == "rwmutex" && o.get("writer") > 0) {
-    // A writer still waiting for the readers to leave (writerWaiting) does
-    // not hold the lock yet: the readers do, and they are not recorded by
-    // goid. (Counting it as the holder drew a false one-goroutine cycle.)
-    auto w = static_cast<uint64_t>(o.get("writer"));
-    const std::vector<uint64_t>* pending = o.list("writerWaiting");
-    if (!pending || std::find(pending->begin(), pending->end(), w) == pending->end())
-      h.push_back(w);
-  }
-  if (o.kind == "rwmutex")  // the read locks the runtime recorded (G.rlocked)
-    if (const std::vector<uint64_t>* r = o.list("readLockers"))
-      h.insert(h.end(), r->begin(), r->end());
-  if (o.kind == "once" && !o.get("done") && o.get("owner") > 0)
-    h.push_back(static_cast<uint64_t>(o.get("owner")));
-  return h;
-}
+// Index is what the phases share: where each goroutine and object went,
+// and each edge by (from, to, kind).
+struct Index {
+  std::unordered_map<uint64_t, int> waiters;       // object -> goroutines waiting on it
+  std::unordered_map<uint64_t, int> node_of_goid;  // goroutine -> its group's node
+  std::unordered_map<uint64_t, int> node_of_obj;   // object -> its node
+  std::map<std::tuple<int, int, int>, int> edge;   // (from, to, kind) -> edges[i]
 
-}  // namespace
-
-std::string object_label(const Object& o) {
-  std::string name = o.name.empty() ? "" : " \"" + o.name + "\"";
-  if (o.kind == "chan") {
-    std::string s = "chan" + name + " len=" + std::to_string(o.get("qcount")) +
-                    " cap=" + std::to_string(o.get("dataqsiz"));
-    if (o.get("closed")) s += " closed";
-    return s;
-  }
-  if (o.kind == "mutex")
-    return "sync.Mutex" + name +
-           (o.get("locked")
-                ? (o.get("owner") ? " held by " + std::to_string(o.get("owner")) : " locked")
-                : " unlocked");
-  if (o.kind == "rwmutex")
-    return "sync.RWMutex" + name + " readers=" + std::to_string(o.get("readers")) +
-           (o.get("writer") ? " writer " + std::to_string(o.get("writer")) : "");
-  if (o.kind == "waitgroup")
-    return "sync.WaitGroup" + name + " counter=" + std::to_string(o.get("counter"));
-  if (o.kind == "cond") return "sync.Cond" + name;
-  if (o.kind == "once") return std::string("sync.Once") + name + (o.get("done") ? " done" : "");
-  if (o.kind == "syncmap") return "sync.Map" + name;
-  return o.kind + name;
-}
-
-int Graph::group_of(uint64_t goid) const {
-  for (size_t i = 0; i < nodes.size(); i++)
-    if (!nodes[i].is_object &&
-        std::find(nodes[i].goids.begin(), nodes[i].goids.end(), goid) != nodes[i].goids.end())
-      return static_cast<int>(i);
-  return -1;
-}
-
-Graph build_graph(const Snapshot& s) {
-  Graph g;
-  // 1. Goroutine groups: same status, reason, frames (pcs) and waited-on
-  //    objects -- an object private to its one waiter counts by its kind,
-  //    so goroutines blocked alike on their own channels share a group.
-  std::unordered_map<uint64_t, int> waiters;
-  for (const Goroutine& gr : s.goroutines)
-    for (const WaitOn& w : gr.waiting_on) waiters[w.object]++;
-  auto is_private = [&](uint64_t addr) {
+  // is_private: an object only one goroutine waits on, unnamed and held by
+  // nobody: it is grouped by its kind, not by its address.
+  bool is_private(const Snapshot& s, uint64_t addr) const {
     const Object* o = s.object(addr);
-    return o && o->name.empty() && holders(*o).empty() && waiters[addr] <= 1;
-  };
+    auto it = waiters.find(addr);
+    return o && o->name.empty() && holders(*o).empty() && (it == waiters.end() || it->second <= 1);
+  }
+  int find_edge(int from, int to, EdgeKind k) const {
+    auto it = edge.find(std::make_tuple(from, to, static_cast<int>(k)));
+    return it == edge.end() ? -1 : it->second;
+  }
+};
+
+// 1. Goroutine groups: same status, reason, frames (pcs) and waited-on
+//    objects -- an object private to its one waiter counts by its kind, so
+//    goroutines blocked alike on their own channels share a group.
+void group_goroutines(const Snapshot& s, Graph& g, Index& ix) {
+  for (const Goroutine& gr : s.goroutines)
+    for (const WaitOn& w : gr.waiting_on) ix.waiters[w.object]++;
   std::map<std::string, int> gkey;
-  std::unordered_map<uint64_t, int> node_of_goid;
   for (const Goroutine& gr : s.goroutines) {
     std::string k = gr.status + '\0' + gr.wait_reason + '\0';
     for (const Frame& f : gr.frames) k += std::to_string(f.pc) + ',';
     k += '\0';
     for (const WaitOn& w : gr.waiting_on)
-      k += (is_private(w.object) ? w.kind : std::to_string(w.object)) + w.op + ',';
+      k += (ix.is_private(s, w.object) ? w.kind : std::to_string(w.object)) + w.op + ',';
     auto [it, fresh] = gkey.try_emplace(k, static_cast<int>(g.nodes.size()));
     if (fresh) {
       GNode n;
@@ -100,20 +58,23 @@ Graph build_graph(const Snapshot& s) {
     GNode& n = g.nodes[it->second];
     n.goids.push_back(gr.goid);
     n.waiting_ns = std::max(n.waiting_ns, gr.waiting_ns);
-    node_of_goid[gr.goid] = it->second;
+    ix.node_of_goid[gr.goid] = it->second;
   }
-  // 2. Objects waited on, grouped when private to one goroutine group each
-  //    (same kind and label shape, waited on by exactly one member).
-  std::unordered_map<uint64_t, int> node_of_obj;
+}
+
+// 2. Objects waited on, grouped when private to one goroutine group each
+//    (same kind and label shape, waited on by exactly one member), and the
+//    edges: waits on, held by, would be woken by.
+void connect(const Snapshot& s, Graph& g, Index& ix) {
   std::map<std::string, int> okey;
   auto object_node = [&](uint64_t addr, int waiter_group) -> int {
-    if (auto it = node_of_obj.find(addr); it != node_of_obj.end()) return it->second;
+    if (auto it = ix.node_of_obj.find(addr); it != ix.node_of_obj.end()) return it->second;
     const Object* o = s.object(addr);
     std::string kind = o ? o->kind : "object";
-    bool private_ = is_private(addr);
-    std::string key = private_ ? kind + '\0' + std::to_string(waiter_group) + '\0' +
-                                     (o->kind == "chan" ? std::to_string(o->get("dataqsiz")) : "")
-                               : std::to_string(addr);
+    std::string key = ix.is_private(s, addr)
+                          ? kind + '\0' + std::to_string(waiter_group) + '\0' +
+                                (o->kind == "chan" ? std::to_string(o->get("dataqsiz")) : "")
+                          : std::to_string(addr);
     auto [it, fresh] = okey.try_emplace(key, static_cast<int>(g.nodes.size()));
     if (fresh) {
       GNode n;
@@ -123,149 +84,74 @@ Graph build_graph(const Snapshot& s) {
       g.nodes.push_back(std::move(n));
     }
     g.nodes[it->second].addrs.push_back(addr);
-    node_of_obj[addr] = it->second;
+    ix.node_of_obj[addr] = it->second;
     return it->second;
   };
-  std::map<std::tuple<int, int, int>, int> seen_edge;
   auto add_edge = [&](int from, int to, EdgeKind k, const std::string& op) {
-    auto key = std::make_tuple(from, to, static_cast<int>(k));
-    if (seen_edge.count(key)) return;
-    seen_edge[key] = static_cast<int>(g.edges.size());
-    g.edges.push_back(GEdge{from, to, k, op, false});
+    auto [it, fresh] = ix.edge.try_emplace(std::make_tuple(from, to, static_cast<int>(k)),
+                                           static_cast<int>(g.edges.size()));
+    if (fresh) g.edges.push_back(GEdge{from, to, k, op, false});
   };
   for (const Goroutine& gr : s.goroutines) {
-    int from = node_of_goid[gr.goid];
+    int from = ix.node_of_goid[gr.goid];
     for (const WaitOn& w : gr.waiting_on) {
       if (!w.object || w.kind == "none" || w.kind == "sema") continue;
       add_edge(from, object_node(w.object, from), EdgeKind::waits_on, w.op);
     }
   }
   for (const Object& o : s.objects) {
-    auto it = node_of_obj.find(o.addr);
-    if (it == node_of_obj.end()) continue;
+    auto it = ix.node_of_obj.find(o.addr);
+    if (it == ix.node_of_obj.end()) continue;
     for (uint64_t h : holders(o))
-      if (auto hg = node_of_goid.find(h); hg != node_of_goid.end())
+      if (auto hg = ix.node_of_goid.find(h); hg != ix.node_of_goid.end())
         add_edge(it->second, hg->second, EdgeKind::held_by, "");
     if (const auto* refs = o.list("referenced_by"))
       for (uint64_t r : *refs)
-        if (auto rg = node_of_goid.find(r); rg != node_of_goid.end()) {
+        if (auto rg = ix.node_of_goid.find(r); rg != ix.node_of_goid.end())
           // (a waiter referencing its own object does not wake itself)
-          bool waiter = false;
-          for (const auto& e : g.edges)
-            waiter |= e.from == rg->second && e.to == it->second && e.kind == EdgeKind::waits_on;
-          if (!waiter) add_edge(it->second, rg->second, EdgeKind::woken_by, "");
-        }
+          if (ix.find_edge(rg->second, it->second, EdgeKind::waits_on) < 0)
+            add_edge(it->second, rg->second, EdgeKind::woken_by, "");
   }
   for (GNode& n : g.nodes)
     if (n.is_object && n.addrs.size() > 1)
       n.label = n.kind + " x" + std::to_string(n.addrs.size()) + " (one per goroutine)";
+}
 
-  // 3. Cycles: Tarjan's strongly connected components.
+// 3. Marks from the goroutine-level verdict: leaked members per group; the
+//    cycles' groups, and their edges g -> lock -> h with g and h in one cycle.
+void mark(const Snapshot& s, Graph& g, const Index& ix) {
+  for (uint64_t goid : g.verdict.leaked)
+    if (auto it = ix.node_of_goid.find(goid); it != ix.node_of_goid.end())
+      g.nodes[it->second].leaked++;
+  std::unordered_map<uint64_t, size_t> cycle_of;
+  for (size_t c = 0; c < g.verdict.cycles.size(); c++)
+    for (uint64_t goid : g.verdict.cycles[c]) cycle_of[goid] = c;
+  for (const auto& [goid, c] : cycle_of) {
+    const Goroutine* gr = s.goroutine(goid);
+    auto gn = ix.node_of_goid.find(goid);
+    if (!gr || gn == ix.node_of_goid.end()) continue;
+    g.nodes[gn->second].in_cycle = true;
+    for (const WaitOn& w : gr->waiting_on) {
+      const Object* o = s.object(w.object);
+      auto on = ix.node_of_obj.find(w.object);
+      if (!o || on == ix.node_of_obj.end()) continue;
+      for (uint64_t h : holders(*o)) {
+        auto hc = cycle_of.find(h);
+        auto hn = ix.node_of_goid.find(h);
+        if (hc == cycle_of.end() || hc->second != c || hn == ix.node_of_goid.end()) continue;
+        int e1 = ix.find_edge(gn->second, on->second, EdgeKind::waits_on);
+        int e2 = ix.find_edge(on->second, hn->second, EdgeKind::held_by);
+        if (e1 >= 0) g.edges[e1].in_cycle = true;
+        if (e2 >= 0) g.edges[e2].in_cycle = true;
+        g.nodes[on->second].in_cycle = g.nodes[hn->second].in_cycle = true;
+      }
+    }
+  }
+}
+
+// 4. Layout: goroutine groups left, objects right, barycentre ordering.
+void layout(Graph& g) {
   const int N = static_cast<int>(g.nodes.size());
-  std::vector<std::vector<int>> adj(N);  // definite edges: waits on, held by
-  for (size_t e = 0; e < g.edges.size(); e++)
-    if (g.edges[e].kind != EdgeKind::woken_by) adj[g.edges[e].from].push_back(static_cast<int>(e));
-  std::vector<std::vector<int>> wakers(N);  // object -> "would be woken by" groups
-  for (const auto& e : g.edges)
-    if (e.kind == EdgeKind::woken_by) wakers[e.from].push_back(e.to);
-  std::vector<bool> has_refs(N, false);
-  for (const Object& o : s.objects)
-    if (o.list("referenced_by"))
-      if (auto it = node_of_obj.find(o.addr); it != node_of_obj.end()) has_refs[it->second] = true;
-  std::vector<int> index(N, -1), low(N, 0), comp(N, -1), stack;
-  std::vector<bool> on(N, false);
-  int counter = 0, ncomp = 0;
-  // Iterative Tarjan (a recursive one could overflow on 100k-node chains).
-  for (int root = 0; root < N; root++) {
-    if (index[root] >= 0) continue;
-    std::vector<std::pair<int, size_t>> work{{root, 0}};
-    while (!work.empty()) {
-      auto& [v, i] = work.back();
-      if (i == 0) {
-        index[v] = low[v] = counter++;
-        stack.push_back(v);
-        on[v] = true;
-      }
-      if (i < adj[v].size()) {
-        int w = g.edges[adj[v][i]].to;
-        i++;
-        if (index[w] < 0) {
-          work.emplace_back(w, 0);
-        } else if (on[w]) {
-          low[v] = std::min(low[v], index[w]);
-        }
-        continue;
-      }
-      if (low[v] == index[v]) {
-        int w;
-        do {
-          w = stack.back();
-          stack.pop_back();
-          on[w] = false;
-          comp[w] = ncomp;
-        } while (w != v);
-        ncomp++;
-      }
-      int done = v;
-      work.pop_back();
-      if (!work.empty()) low[work.back().first] = std::min(low[work.back().first], low[done]);
-    }
-  }
-  std::vector<int> comp_size(ncomp, 0);
-  for (int v = 0; v < N; v++) comp_size[comp[v]]++;
-  std::vector<bool> cyclic(ncomp, false);
-  for (auto& e : g.edges)
-    if (comp[e.from] == comp[e.to] && (comp_size[comp[e.from]] > 1 || e.from == e.to)) {
-      e.in_cycle = true;
-      cyclic[comp[e.from]] = true;
-      g.nodes[e.from].in_cycle = g.nodes[e.to].in_cycle = true;
-    }
-  g.cycles = static_cast<int>(std::count(cyclic.begin(), cyclic.end(), true));
-
-  // 4. Leaks: the fixpoint from the groups that can run.
-  std::vector<bool> live(N, false);
-  for (int v = 0; v < N; v++)
-    if (!g.nodes[v].is_object && (g.nodes[v].status != "waiting" || g.nodes[v].reason == "sleep"))
-      live[v] = true;
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (int v = 0; v < N; v++) {
-      if (g.nodes[v].is_object || live[v]) continue;
-      bool wake = false;
-      for (int e : adj[v]) {
-        const GNode& o = g.nodes[g.edges[e].to];
-        bool lock = o.kind == "mutex" || o.kind == "rwmutex" || o.kind == "once";
-        if (lock) {
-          bool held = false;
-          for (int e2 : adj[g.edges[e].to]) {
-            held = true;
-            if (live[g.edges[e2].to]) wake = true;
-          }
-          if (!held) wake = true;  // unlocked, or held by a plain thread / readers
-        } else if (o.kind != "object" && has_refs[g.edges[e].to]) {
-          // channels, WaitGroups, Conds: a live goroutine that references it
-          for (int u : wakers[g.edges[e].to]) wake = wake || (live[u] && u != v);
-        } else if (o.kind != "object") {
-          // who references it is unknown: any other live goroutine might act
-          for (int u = 0; u < N && !wake; u++) wake = live[u] && u != v;
-        } else {
-          wake = true;  // not captured: cannot tell
-        }
-        if (wake) break;
-      }
-      if (g.nodes[v].reason == "chan receive (nil chan)" ||
-          g.nodes[v].reason == "chan send (nil chan)" || g.nodes[v].reason == "select (no cases)")
-        wake = false;
-      if (wake) live[v] = changed = true;
-    }
-  }
-  for (int v = 0; v < N; v++)
-    if (!g.nodes[v].is_object && !live[v]) {
-      g.nodes[v].leaked = true;
-      g.leaked += static_cast<int>(g.nodes[v].goids.size());
-    }
-
-  // 5. Layout: goroutine groups left, objects right, barycentre ordering.
   std::vector<int> left, right;
   for (int v = 0; v < N; v++) (g.nodes[v].is_object ? right : left).push_back(v);
   std::vector<float> pos(N, 0);
@@ -310,6 +196,50 @@ Graph build_graph(const Snapshot& s) {
   }
   g.width = 2 * kNodeW + kColGap;
   g.height = static_cast<float>(std::max(left.size(), right.size())) * (kNodeH + kGapY);
+}
+
+}  // namespace
+
+std::string object_label(const Object& o) {
+  std::string name = o.name.empty() ? "" : " \"" + o.name + "\"";
+  if (o.kind == "chan") {
+    std::string s = "chan" + name + " len=" + std::to_string(o.get("qcount")) +
+                    " cap=" + std::to_string(o.get("dataqsiz"));
+    if (o.get("closed")) s += " closed";
+    return s;
+  }
+  if (o.kind == "mutex")
+    return "sync.Mutex" + name +
+           (o.get("locked")
+                ? (o.get("owner") ? " held by " + std::to_string(o.get("owner")) : " locked")
+                : " unlocked");
+  if (o.kind == "rwmutex")
+    return "sync.RWMutex" + name + " readers=" + std::to_string(o.get("readers")) +
+           (o.get("writer") ? " writer " + std::to_string(o.get("writer")) : "");
+  if (o.kind == "waitgroup")
+    return "sync.WaitGroup" + name + " counter=" + std::to_string(o.get("counter"));
+  if (o.kind == "cond") return "sync.Cond" + name;
+  if (o.kind == "once") return std::string("sync.Once") + name + (o.get("done") ? " done" : "");
+  if (o.kind == "syncmap") return "sync.Map" + name;
+  return o.kind + name;
+}
+
+int Graph::group_of(uint64_t goid) const {
+  for (size_t i = 0; i < nodes.size(); i++)
+    if (!nodes[i].is_object &&
+        std::find(nodes[i].goids.begin(), nodes[i].goids.end(), goid) != nodes[i].goids.end())
+      return static_cast<int>(i);
+  return -1;
+}
+
+Graph build_graph(const Snapshot& s) {
+  Graph g;
+  g.verdict = analyze(s);
+  Index ix;
+  group_goroutines(s, g, ix);
+  connect(s, g, ix);
+  mark(s, g, ix);
+  layout(g);
   return g;
 }
 
@@ -322,8 +252,9 @@ std::string describe(const Graph& g, const Snapshot& s) {
     (n.is_object ? nobj : ngor) += n.is_object ? n.addrs.size() : n.goids.size();
   std::string out = "wait-for graph: " + std::to_string(ngor) + " goroutines, " +
                     std::to_string(nobj) + " objects in " + std::to_string(g.nodes.size()) +
-                    " nodes; " + std::to_string(g.cycles) + " deadlock cycle(s), " +
-                    std::to_string(g.leaked) + " leaked goroutine(s)\n";
+                    " nodes; " + std::to_string(g.verdict.cycles.size()) + " deadlock cycle(s), " +
+                    std::to_string(g.verdict.unwakeable.size()) +
+                    " goroutine(s) that no other goroutine can wake\n";
   for (int i = 0; i < static_cast<int>(g.nodes.size()); i++) {
     const GNode& n = g.nodes[i];
     out += id(i);
@@ -349,7 +280,10 @@ std::string describe(const Graph& g, const Snapshot& s) {
         out += id(e.to);
         if (e.in_cycle) out += " (in cycle)";
       }
-    if (n.leaked) out += " LEAK";
+    if (n.leaked)
+      out += static_cast<size_t>(n.leaked) == n.goids.size()
+                 ? " LEAK"
+                 : " LEAK " + std::to_string(n.leaked) + "/" + std::to_string(n.goids.size());
     out += "\n";
   }
   return out;

@@ -48,14 +48,14 @@ void draw_goroutine_panel(View& v) {
   const Snapshot& s = *v.shown_;
   const Graph& g = v.graph_;
   ImGui::Text(
-      "%zu goroutines in %zu groups, %zu objects; %d deadlock cycle(s), %d goroutine(s) "
-      "nothing can wake",
+      "%zu goroutines in %zu groups, %zu objects; %zu deadlock cycle(s), %zu goroutine(s) "
+      "that no other goroutine can wake",
       s.goroutines.size(),
       static_cast<size_t>(std::count_if(g.nodes.begin(), g.nodes.end(),
                                         [](const GNode& n) { return !n.is_object; })),
       static_cast<size_t>(std::count_if(g.nodes.begin(), g.nodes.end(),
                                         [](const GNode& n) { return n.is_object; })),
-      g.cycles, g.leaked);
+      g.verdict.cycles.size(), g.verdict.unwakeable.size());
   float side = v.selected_node_ >= 0 ? 420.f : 0.f;
   ImVec2 origin = ImGui::GetCursorScreenPos();
   ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -146,7 +146,10 @@ void draw_goroutine_panel(View& v) {
     const GNode& n = g.nodes[v.selected_node_];
     ImGui::TextWrapped("%s", node_title(s, n).c_str());
     if (n.in_cycle) ImGui::TextColored(ImVec4(1, 0.3f, 0.3f, 1), "part of a deadlock cycle");
-    if (n.leaked) ImGui::TextColored(ImVec4(1, 0.5f, 0.5f, 1), "nothing can wake it");
+    if (n.leaked && static_cast<size_t>(n.leaked) == n.goids.size())
+      ImGui::TextColored(ImVec4(1, 0.5f, 0.5f, 1), "nothing can wake it");
+    else if (n.leaked)
+      ImGui::TextColored(ImVec4(1, 0.5f, 0.5f, 1), "nothing can wake %d of them", n.leaked);
     if (!n.is_object) {
       if (const Goroutine* gr = s.goroutine(n.goids[0])) {
         ImGui::Separator();
