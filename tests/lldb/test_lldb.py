@@ -285,7 +285,7 @@ def parity_blocks(goid, snap_dir):
         ("badflag", f"{g} -bogus"), ("badfilter", f"{g} -with nope"),
         ("gsel", f"goroutine {goid}"), ("gshow", "goroutine"), ("gbt", f"goroutine {goid} bt 12"),
         ("gclear", "goroutine clear"), ("gshow2", "goroutine"), ("gnone", "goroutine 999999"),
-        ("gbad", "goroutine nosuch"),
+        ("gbad", "goroutine nosuch"), ("gexpr", f"goroutine {goid}+0 goroutine"),
         ("info", "gomap info sessions"), ("infogrowing", "gomap info growing"),
         ("buckets", "gomap buckets growing"), ("bold", "gomap buckets growing --old"),
         ("brange", "gomap buckets sessions --range 2:4"), ("find", "gomap find growing key3"),
@@ -460,6 +460,10 @@ def test_parity_every_command_and_flag(mode, held, tmp_path):
         assert len(r["exec"].strip().split("\n")) >= 6, r["exec"]  # 3 lines + 3 backtraces
         assert re.search(rf"worker.*blocked\.cpp:{RECV}", r["gbt"]), r["gbt"]
         assert r["gsel"].startswith("[Switching to goroutine "), r["gsel"]
+        # an expression for the id (both debuggers evaluate it), and a goroscope
+        # command run in that goroutine's context sees it selected
+        assert re.match(r"\* Goroutine \d+ - User: \S+blocked\.cpp:\d+ worker", r["gexpr"]), \
+            r["gexpr"]
         if live:
             assert "gomap watch --grow: hardware watchpoint " in r["watch"], r["watch"]
         else:
