@@ -8,6 +8,7 @@ import time
 import gdb
 
 from goroscope.errors import MemoryReadError
+from goroscope.stacks import strip_return_type
 from goroscope.target import Frame, Target, Thread
 
 _REGS = ("rip", "rsp", "rbp")
@@ -160,6 +161,12 @@ class GdbTarget(Target):
         b = block
         while b is not None and not (b.is_global or b.is_static):
             if b.function is not None:
+                if funcs and not (b.start <= funcs[-1].start and funcs[-1].end <= b.end):
+                    # Not inlined into b: a lambda's (or local class's) own function,
+                    # which GDB nests in its enclosing function's block. (Its start
+                    # is not the ELF symbol's when GCC split it into hot and cold
+                    # parts: the block then starts at the cold part.)
+                    break
                 funcs.append(b)
                 if mstart is not None and b.start == mstart:
                     break
@@ -183,11 +190,16 @@ class GdbTarget(Target):
                 f_file = inner.symtab.fullname() if inner.symtab else ""
                 f_line = inner.line
             last = i == len(funcs) - 1
-            if last and msym and "(" in name and "::" not in name.split("(")[0]:
-                # "operator()() const" -> "main::{lambda()#1}::operator()() const"; a C
-                # function ("__libc_pause", no parameter list) keeps its DWARF name,
-                # not whichever ELF alias ("pause") `info symbol` picks, as LLDB does
-                name = msym
+            if last and msym and "(" in name:
+                # The physical function by its ELF symbol, demangled the GNU way
+                # (as LLDB's adapter and the runtime name it): "operator()()
+                # const" -> "main::{lambda()#1}::operator()() const", and the
+                # demangler's spelling of lambdas in template arguments
+                # ("_Function_handler<void (), main::{lambda()#1}>", not DWARF's
+                # "main()::<lambda()>"). A C function ("__libc_pause", no parameter
+                # list) keeps its DWARF name, not whichever ELF alias ("pause")
+                # `info symbol` picks.
+                name = strip_return_type(msym)
             frames.append(Frame(name, f_file, f_line, pc, inlined=not last))
         return frames
 

@@ -36,6 +36,50 @@ def gnu_demangle(mangled):
     return out if out and out != mangled else None
 
 
+class Addr2line:
+    """One `addr2line -i -f -C` process per module, fed addresses on stdin.
+    Each address is followed by the sentinel 0, whose answer ("??" / "??:0")
+    ends the address's inline chain."""
+
+    def __init__(self, path):
+        self.p = subprocess.Popen(["addr2line", "-i", "-f", "-C", "-e", path],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+
+    def chain(self, file_addr):
+        self.p.stdin.write(f"{file_addr:#x}\n0\n")
+        self.p.stdin.flush()
+        out = []
+        while True:
+            name, loc = self.p.stdout.readline().rstrip("\n"), self.p.stdout.readline()
+            if not loc:
+                raise OSError("addr2line ended")
+            f, _, ln = loc.split(" (discriminator")[0].strip().rpartition(":")
+            if out and name == "??" and f == "??":
+                return out  # the sentinel's answer (the address has one pair at least)
+            out.append((name, f, int(ln) if ln.isdigit() else 0))
+
+
+_addr2line = {}
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def addr2line(path, file_addr):
+    """[(name, file, line)] of file_addr's inline chain in the ELF at path,
+    innermost first (binutils' addr2line), or [] if unknown."""
+    if not path or not shutil.which("addr2line"):
+        return []
+    try:
+        a = _addr2line.get(path)
+        if a is None:
+            a = _addr2line[path] = Addr2line(path)
+        chain = a.chain(file_addr)
+    except (OSError, ValueError):
+        _addr2line.pop(path, None)
+        return []
+    return [c for c in chain if c[0] != "??"] if chain else []
+
+
 class LldbTarget(Target):
     def __init__(self, debugger):
         self.debugger = debugger
@@ -179,6 +223,14 @@ class LldbTarget(Target):
         le = sc.GetLineEntry()
         file = le.GetFileSpec().fullpath if le.IsValid() and le.GetFileSpec().IsValid() else ""
         line = le.GetLine() if le.IsValid() else 0
+        if not sc.GetFunction().IsValid() and sc.GetSymbol().IsValid() and file:
+            # LLDB 16 parses no DWARF function (so no inlined blocks) for a
+            # function GCC split into hot and cold parts (DW_AT_ranges: a
+            # lambda's operator(), goro's gopark): binutils' addr2line reads
+            # them. (Its spelling of the physical level is replaced below.)
+            chain = addr2line(sc.GetModule().GetFileSpec().fullpath, addr.GetFileAddress())
+            if chain:
+                return self.frames_from_chain(sc, pc, chain)
         inl = []  # (name, call file, call line), innermost first
         b = sc.GetBlock()
         while b and b.IsValid():
@@ -187,21 +239,7 @@ class LldbTarget(Target):
                 inl.append((b.GetInlinedName(), cf.fullpath if cf.IsValid() else "",
                             b.GetInlinedCallSiteLine()))
             b = b.GetParent()
-        fn = sc.GetFunction()
-        sym = sc.GetSymbol()
-        phys = ""
-        if fn.IsValid():
-            phys = fn.GetName() or ""
-        if sym.IsValid():
-            # The GNU demangler's spelling, as GDB prints (minus a template's return type).
-            dem = gnu_demangle(sym.GetMangledName() or "")
-            if dem:
-                phys = strip_return_type(dem)
-            if not phys:
-                phys = sym.GetName() or ""
-        phys = phys[2:] if phys.startswith("::") else phys  # extern "C" functions
-        if phys.startswith("___lldb_unnamed_symbol"):
-            phys = ""  # a stripped library's local symbol: GDB's "??"
+        phys = self.physical_name(sc)
         if not phys and not file:
             return []
         names = [strip_return_type(n or "") for n, _, _ in inl] + [phys]
@@ -220,6 +258,33 @@ class LldbTarget(Target):
                 _, f_file, f_line = inl[i - 1]
             frames.append(Frame(name, f_file, f_line, pc, inlined=i < len(names) - 1))
         return frames
+
+    def physical_name(self, sc):
+        """The name of the function containing sc's address: its ELF symbol,
+        demangled the GNU way as GDB prints it (minus a template's return type)."""
+        fn, sym = sc.GetFunction(), sc.GetSymbol()
+        phys = fn.GetName() or "" if fn.IsValid() else ""
+        if sym.IsValid():
+            dem = gnu_demangle(sym.GetMangledName() or "")
+            if dem:
+                phys = strip_return_type(dem)
+            if not phys:
+                phys = sym.GetName() or ""
+        phys = phys[2:] if phys.startswith("::") else phys  # extern "C" functions
+        if phys.startswith("___lldb_unnamed_symbol"):
+            phys = ""  # a stripped library's local symbol: GDB's "??"
+        return phys
+
+    def frames_from_chain(self, sc, pc, chain):
+        """Frames from addr2line's inline chain [(name, file, line)], innermost
+        first; the physical level named as symbolize names it."""
+        names = [strip_return_type(n) for n, _, _ in chain[:-1]] + [self.physical_name(sc)]
+        out = []
+        for i, (name, (_, f, ln)) in enumerate(zip(names, chain)):
+            if "::" not in name.split("<")[0].split("(")[0] and "/include/c++/" in f:
+                name = "std::" + name
+            out.append(Frame(name, f, ln, pc, inlined=i < len(chain) - 1))
+        return out
 
     def now_ns(self):
         return None if self.is_core() else time.monotonic_ns()

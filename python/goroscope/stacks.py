@@ -105,6 +105,111 @@ def _short_path(cwd: str, path: str) -> str:
     return path
 
 
+def template_args(name: str):
+    """The top-level arguments of name's first template argument list, or []."""
+    i = name.find("<")
+    if i < 0 or name.startswith("operator<", max(0, i - 8)):
+        return []
+    args, depth, start = [], 0, i + 1
+    for j in range(i, len(name)):
+        c = name[j]
+        if c in "<({[":
+            depth += 1
+        elif c in ">)}]":
+            depth -= 1
+            if depth == 0:
+                args.append(name[start:j].strip())
+                return args
+        elif c == "," and depth == 1:
+            args.append(name[start:j].strip())
+            start = j + 1
+    return []
+
+
+def _closure_type(arg: str) -> str:
+    arg = arg.strip()
+    while arg.endswith(("&", "*")) or arg.endswith(" const"):
+        arg = arg[:-1].rstrip() if arg[-1] in "&*" else arg[:-6].rstrip()
+    return arg[6:] if arg.startswith("const ") else arg
+
+
+def is_lambda_type(t: str) -> bool:
+    """A closure type's name in any spelling: GNU `f()::{lambda()#1}`, GDB's
+    DWARF `f()::<lambda()>`, LLVM's `f()::'lambda'()`, clang's `f()::$_0`."""
+    last = t.rsplit("::", 1)[-1]
+    return last.startswith(("{lambda", "<lambda", "'lambda", "$_"))
+
+
+INVOKERS = ("std::", "goro::detail::closure<")  # frames that call a callable they name
+
+
+def qualify_lambdas(fs):
+    """A lambda's operator() inlined into its caller has only its bare name in
+    the debug info (GCC emits no linkage name for it): `operator()`. Its name
+    is recovered from its callers in the same inline chain:
+      - called by its own static invoker (`f()::{lambda(void*)#1}::_FUN`, a
+        captureless lambda converted to a function pointer): that closure;
+      - called through the library (std::__invoke_impl<void, f()::<lambda()>&>,
+        std::_Function_handler<void (), f::{lambda()#1}>, goro's
+        closure<...>::entry): the closure type in their template arguments,
+        in the demangler's spelling when one of them (an ELF symbol) has it,
+        as every other frame of a lambda prints, else DWARF's.
+    Otherwise (inlined straight into a user function) it stays bare. The
+    runtime (traceback.cpp) applies the same rule to its dumps. fs: one pc's
+    frames, innermost first (modified in place)."""
+    for i, f in enumerate(fs):
+        if not f.function.startswith("operator()") or "::" in f.function or i + 1 >= len(fs):
+            continue
+        scope = None
+        outer = elide_params(fs[i + 1].function)
+        if outer.endswith("::_FUN"):
+            scope = outer[:-len("::_FUN")]
+        else:
+            found = []
+            for o in fs[i + 1:]:
+                if not o.function.startswith(INVOKERS) and "/include/c++/" not in o.file:
+                    break
+                found += [t for t in map(_closure_type, template_args(o.function))
+                          if is_lambda_type(t)][:1]
+            gnu = [t for t in found if t.rsplit("::", 1)[-1].startswith("{lambda")]
+            scope = gnu[0] if gnu else _drop_scope_params(found[0]) if found else None
+        if scope:
+            # (with its parameter list, so that elide_params keeps the scope)
+            f.function = f"{scope}::{f.function}{'()' if f.function == 'operator()' else ''}"
+
+
+def _drop_scope_params(t: str) -> str:
+    """GDB's DWARF spelling of a local class's scope, `f(int)::<lambda()>`,
+    as the demangler's `f::<lambda()>`: a function's parameter list before a
+    `::` is dropped (what display elides anyway, and it would elide the rest)."""
+    out, depth, i = [], 0, 0
+    while i < len(t):
+        c = t[i]
+        if c == "(" and depth == 0 and not t[:i].endswith("operator") and \
+                not t[:i].endswith(("<lambda", "{lambda", "'lambda'")):
+            j, d = i, 0
+            while j < len(t):
+                d += (t[j] == "(") - (t[j] == ")")
+                if d == 0:
+                    break
+                j += 1
+            for tail in ("::", " const::"):
+                if t.startswith(tail, j + 1):
+                    i = j + 1 + len(tail) - 2  # drop "(...)" (and " const")
+                    break
+            else:
+                tail = None
+            if tail:
+                continue
+        if c in "<{[":
+            depth += 1
+        elif c in ">}]":
+            depth -= 1
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 class Symbolizer:
     """Symbolized frames per address, cached for the life of the program's text."""
 
@@ -130,6 +235,7 @@ class Symbolizer:
                     # "./posix/../sysdeps/x.c" (GDB, a relative DW_AT_name) and
                     # "sysdeps/x.c" (LLDB): one spelling
                     f.file = os.path.normpath(f.file)
+            qualify_lambdas(fs)
             self.cache[key] = fs
             # The first user frame among these (None: all runtime), for user_frame.
             self.user[key] = next((f for f in fs if f.function and not is_runtime_frame(f)),

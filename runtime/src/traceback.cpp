@@ -148,6 +148,136 @@ void syminfo_cb(void* data, uintptr_t, const char* symname, uintptr_t symval, ui
 
 void error_cb(void*, const char*, int) {}
 
+// ---- naming inlined lambdas ---------------------------------------------------
+// A lambda's operator() inlined into its caller has only its bare name in the
+// debug info (GCC emits no linkage name for it): "operator()". Its name is
+// recovered from its callers in the same inline chain: its own static invoker
+// ("f()::{lambda(void*)#1}::_FUN", a captureless lambda made a function
+// pointer) names its closure; library callers (std::__invoke_impl<void,
+// f()::<lambda()>&>, std::_Function_handler<void (), f::{lambda()#1}>, goro's
+// closure<...>::entry) spell the closure type in their template arguments,
+// in the demangler's spelling when one of them (an ELF symbol) has it, else
+// DWARF's with the enclosing functions' parameter lists dropped. Inlined
+// straight into a user function, it stays bare. python/goroscope/stacks.py
+// (qualify_lambdas) applies the same rule to the debuggers' frames.
+
+// template_args returns the top-level arguments of name's first template
+// argument list ("a<b, c<d>>::f" -> {"b", "c<d>"}), or none.
+std::vector<std::string> template_args(const std::string& name) {
+  std::vector<std::string> args;
+  size_t i = name.find('<');
+  if (i == std::string::npos || (i >= 8 && name.compare(i - 8, 8, "operator") == 0)) return args;
+  int depth = 0;
+  size_t start = i + 1;
+  for (size_t j = i; j < name.size(); j++) {
+    char c = name[j];
+    if (c == '<' || c == '(' || c == '{' || c == '[') {
+      depth++;
+    } else if (c == '>' || c == ')' || c == '}' || c == ']') {
+      if (--depth == 0) {
+        args.push_back(name.substr(start, j - start));
+        return args;
+      }
+    } else if (c == ',' && depth == 1) {
+      args.push_back(name.substr(start, j - start));
+      start = j + 1;
+    }
+  }
+  return {};
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && s.front() == ' ') s.erase(0, 1);
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+// closure_type strips a template argument to its type: "const T&" -> "T".
+std::string closure_type(std::string a) {
+  a = trim(a);
+  for (;;) {
+    if (!a.empty() && (a.back() == '&' || a.back() == '*')) {
+      a = trim(a.substr(0, a.size() - 1));
+    } else if (a.size() > 6 && a.compare(a.size() - 6, 6, " const") == 0) {
+      a = trim(a.substr(0, a.size() - 6));
+    } else {
+      break;
+    }
+  }
+  return a.compare(0, 6, "const ") == 0 ? a.substr(6) : a;
+}
+
+// lambda_spelling: 0 not a closure type, 1 DWARF's ("f()::<lambda()>",
+// clang's "$_0"), 2 the demangler's ("f::{lambda()#1}").
+int lambda_spelling(const std::string& t) {
+  size_t k = t.rfind("::");
+  std::string last = k == std::string::npos ? t : t.substr(k + 2);
+  if (last.compare(0, 7, "{lambda") == 0) return 2;
+  return last.compare(0, 7, "<lambda") == 0 || last.compare(0, 2, "$_") == 0 ? 1 : 0;
+}
+
+// drop_scope_params turns "f(int)::<lambda()>" into "f::<lambda()>" (and
+// "A::run() const::" into "A::run::").
+std::string drop_scope_params(const std::string& t) {
+  std::string out;
+  int depth = 0;
+  for (size_t i = 0; i < t.size(); i++) {
+    char c = t[i];
+    if (c == '(' && depth == 0 && !out.ends_with("operator") && !out.ends_with("lambda")) {
+      size_t j = i;
+      for (int d = 0; j < t.size(); j++) {
+        d += (t[j] == '(') - (t[j] == ')');
+        if (d == 0) break;
+      }
+      if (t.compare(j + 1, 2, "::") == 0) {
+        i = j;
+        continue;
+      }
+      if (t.compare(j + 1, 8, " const::") == 0) {
+        i = j + 6;
+        continue;
+      }
+    }
+    if (c == '<' || c == '{' || c == '[') depth++;
+    if (c == '>' || c == '}' || c == ']') depth--;
+    out += c;
+  }
+  return out;
+}
+
+// qualify_lambdas names each bare "operator()" frame of fs[from..] (one pc's
+// frames, innermost first) after the closure its callers name.
+void qualify_lambdas(std::vector<frame>& fs, size_t from) {
+  for (size_t i = from; i + 1 < fs.size(); i++) {
+    frame& f = fs[i];
+    if (f.fn.compare(0, 10, "operator()") != 0 || f.fn.find("::") != std::string::npos) continue;
+    std::string scope, outer = elide_params(fs[i + 1].fn);  // "...(...)"
+    outer.resize(outer.size() - 5);
+    if (outer.ends_with("::_FUN")) {
+      scope = outer.substr(0, outer.size() - 6);
+    } else {
+      std::string dwarf, gnu;
+      for (size_t o = i + 1; o < fs.size() && gnu.empty(); o++) {
+        // (libbacktrace names inlined library frames by DW_AT_name: "__invoke_impl<...>")
+        const std::string& n = fs[o].fn;
+        if (n.compare(0, 5, "std::") != 0 && n.compare(0, 22, "goro::detail::closure<") != 0 &&
+            fs[o].file.find("/include/c++/") == std::string::npos)
+          break;
+        for (const std::string& a : template_args(n)) {
+          std::string t = closure_type(a);
+          int sp = lambda_spelling(t);
+          if (sp == 0) continue;
+          if (sp == 2) gnu = t;
+          if (sp == 1 && dwarf.empty()) dwarf = t;
+          break;
+        }
+      }
+      scope = !gnu.empty() ? gnu : dwarf.empty() ? "" : drop_scope_params(dwarf);
+    }
+    if (!scope.empty()) f.fn = scope + "::" + f.fn + (f.fn == "operator()" ? "()" : "");
+  }
+}
+
 // symbolize appends the frames (innermost inline first) for one pc. `lookup`
 // is the pc to look up (return address - 1 for calls).
 void symbolize(uintptr_t pc, uintptr_t lookup, std::vector<frame>& out) {
@@ -182,6 +312,7 @@ void symbolize(uintptr_t pc, uintptr_t lookup, std::vector<frame>& out) {
   }
   for (size_t i = before; i < out.size(); i++)
     if (out[i].fn.empty()) out[i].fn = "?";
+  qualify_lambdas(out, before);
 }
 
 std::string hex(uintptr_t v) {
