@@ -189,6 +189,13 @@ class GdbTarget(Target):
                 inner = funcs[i - 1].function
                 f_file = inner.symtab.fullname() if inner.symtab else ""
                 f_line = inner.line
+                own = fb.function.symtab
+                if i == len(funcs) - 1 and own is not None and own.fullname() != f_file:
+                    # The physical function "called" its innermost recorded
+                    # level from a header: GCC dropped the levels between (a
+                    # map write at -O2: writer -> [mapassign] -> begin_write,
+                    # call site map.h:995). Its own line instead.
+                    f_file, f_line = self.own_line(own, fb.start, pc) or (f_file, f_line)
             last = i == len(funcs) - 1
             if last and msym and "(" in name:
                 # The physical function by its ELF symbol, demangled the GNU way

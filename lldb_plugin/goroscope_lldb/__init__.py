@@ -15,6 +15,13 @@ def register(debugger):
                            "goroscope_lldb.printers, goroscope_lldb.debugger, "
                            "goroscope_lldb.fatal")
     commands.install(debugger)
+    # goro freezes the other workers with SIGURG before a fatal report (as Go
+    # preempts with it); GDB passes it silently by default, LLDB stops on it.
+    # (On the dummy target too: LLDB copies it into the targets made later.)
+    import lldb
+
+    debugger.GetCommandInterpreter().HandleCommand(
+        "process handle -p true -s false -n false SIGURG", lldb.SBCommandReturnObject())
     fatal.install(debugger)
     printers.install(debugger)
     # Goroutines as LLDB threads (thread list, thread select, bt; lldb-dap's

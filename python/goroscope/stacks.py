@@ -23,9 +23,11 @@ from .target import Frame
 MAX_FRAMES = 100
 WINDOW = 4096
 
-RUNTIME_PREFIXES = ("goro::", "goro_", "__cxa", "_Unwind", "std::terminate", "__cxxabiv1::",
-                    "__gnu_cxx::", "backtrace_", "std::__terminate", "__sanitizer", "__asan",
-                    "__tsan", "__interceptor")
+# (goroscope_: goroscope_fatal, the debuggers' stop, which has no file:line
+# in a runtime built without -g)
+RUNTIME_PREFIXES = ("goro::", "goro_", "goroscope_", "__cxa", "_Unwind", "std::terminate",
+                    "__cxxabiv1::", "__gnu_cxx::", "backtrace_", "std::__terminate",
+                    "__sanitizer", "__asan", "__tsan", "__interceptor")
 
 
 def is_runtime_frame(f: Frame) -> bool:

@@ -412,7 +412,26 @@ GORO_NO_TSAN void capture_g(capture& c, const G* gp, const G* self, bool stopped
     g.labels.assign(l, n + 1);
   }
   g.pc0 = static_cast<uint32_t>(c.pcs.size());
-  if (g.current) {
+  const m* fm =
+      st == _Grunning && !g.current && gp->m >= 0 && gp->m < sched.nm ? sched.allm[gp->m] : nullptr;
+  if (fm && fm->curg == gp && fm->frozen.load(std::memory_order_acquire)) {
+    // Frozen for a fatal report: its stack from the registers its worker
+    // was interrupted at (the first entry + 1: frames_of looks up a return
+    // address at pc - 1, and this pc is the instruction itself).
+    g.frozen = true;
+    g.nostack = false;
+    g.sp = fm->frozensp;
+    g.pc = fm->frozenpc + 1;
+    g.bp = fm->frozenbp;
+    // The handler's own unwind from the interrupted pc on, else the frame
+    // pointers from the interrupted registers.
+    int k = 0;
+    while (k < fm->nfrozenpcs && fm->frozenpcs[k] != g.pc) k++;
+    if (o.frames && k < fm->nfrozenpcs)
+      c.pcs.insert(c.pcs.end(), fm->frozenpcs + k, fm->frozenpcs + fm->nfrozenpcs);
+    else if (o.frames)
+      parked_pcs(g.stacklo, g.stackhi, g.pc, g.bp, c.pcs);
+  } else if (g.current) {
     if (o.frames) current_pcs(c.pcs);
   } else if (st == _Grunnable || st == _Gwaiting) {
     g.sp = gp->sched.sp;

@@ -44,9 +44,14 @@ void report_map_misuse(const char* message, const hmap* h, MapOp op) {
               op,
               Who{current_who()},
               Who{h ? h->writer.load(std::memory_order_relaxed) : 0}};
+  // A fatal report stops the other workers first, so that the other party
+  // (the holder) is still where it was -- parked, or running on its worker --
+  // in the report, the dump and a debugger's stop, not gone on.
+  MisuseAction action = g_action.load(std::memory_order_relaxed);
+  if (action == MisuseAction::fatal) freeze_others();
   m.victim.capture();
   m.holder.capture();
-  switch (g_action.load(std::memory_order_relaxed)) {
+  switch (action) {
     case MisuseAction::throw_exception:
       throw ConcurrentMapMisuse(m);
     case MisuseAction::handler:
@@ -55,6 +60,7 @@ void report_map_misuse(const char* message, const hmap* h, MapOp op) {
     case MisuseAction::fatal:
       break;
   }
+  freeze_others();  // (a handler that returned: fatal after all)
   std::string out = "fatal error: ";
   out += message;
   out += "\n\n";

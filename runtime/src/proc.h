@@ -80,7 +80,22 @@ struct alignas(64) m {
   // Thread stack bounds (sanitizers, overflow reports).
   uintptr_t g0lo, g0hi;
   std::atomic<uint32_t> gcstop;  // 1 while stopped at a safe point for a stop-the-world
+  // Frozen for a fatal report (freeze_others, signal.cpp): 1 once this
+  // worker's thread waits in the freeze handler; the registers it was
+  // interrupted at (its running goroutine's stack, for the dump).
+  std::atomic<uint32_t> frozen;
+  uintptr_t frozenpc, frozensp, frozenbp;
+  uintptr_t frozenpcs[64];  // its thread's unwind from the handler (CFI, through the
+  int32_t nfrozenpcs;       // signal frame), return addresses as current_pcs stores them
 };
+
+// freeze_others stops every other worker thread where it is, before a fatal
+// report is built (Go's freezetheworld), so that the report, the dump and a
+// debugger at goroscope_fatal see every goroutine as the error found it: a
+// goroutine running on another worker stays on it instead of running on (and
+// perhaps exiting) while the report is symbolized. Returns once each worker
+// is frozen, or after 100 ms. The process must exit afterwards.
+void freeze_others() noexcept;
 
 // schedt is the global scheduler state (Go's schedt) and the goroutine
 // registry. One instance: goro::detail::sched.
@@ -203,6 +218,8 @@ void dump_goroutines(int fd) noexcept;
 std::string dump_of(const std::vector<G*>& gs);
 // current_pcs appends the calling thread's return addresses (libbacktrace).
 void current_pcs(std::vector<uintptr_t>& pcs);
+// unwind_pcs stores up to max of them in pcs, without allocating; the count.
+int unwind_pcs(uintptr_t* pcs, int max) noexcept;
 // origin_string: "created by F in goroutine K at file:line" (or "the main
 // goroutine") for misuse reports.
 std::string origin_string(uintptr_t gopc, uint64_t parent);

@@ -15,6 +15,7 @@
 // program.
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -63,13 +64,71 @@ void on_quit(int, siginfo_t* info, void* uc) {
   std::snprintf(buf, sizeof buf, "SIGQUIT: quit\nPC=%#llx m=%d sigcode=%d\n\n",
                 static_cast<unsigned long long>(ctx->uc_mcontext.gregs[REG_RIP]), mp ? mp->id : -1,
                 info->si_code);
+  freeze_others();
   std::fflush(stdout);
   (void)!write(2, buf, std::strlen(buf));
   dump_goroutines(2);
   _exit(2);
 }
 
+// ---- freezing the other workers for a fatal report ----
+// SIGURG, as Go preempts with: debuggers and sanitizers pass it through
+// silently (GDB and LLDB neither stop nor print). The handler records where
+// its thread was and then waits for the exit; it runs only while g_freezing
+// is set, otherwise a SIGURG goes to whoever had it before.
+std::atomic<bool> g_freezing{false};
+struct sigaction g_prev_urg;
+
+void on_freeze(int sig, siginfo_t* info, void* uc) {
+  m* mp = getm();
+  if (!g_freezing.load(std::memory_order_acquire) || !mp) {
+    forward(sig, info, uc, g_prev_urg);
+    return;
+  }
+  auto* ctx = static_cast<ucontext_t*>(uc);
+  mp->frozenpc = static_cast<uintptr_t>(ctx->uc_mcontext.gregs[REG_RIP]);
+  mp->frozensp = static_cast<uintptr_t>(ctx->uc_mcontext.gregs[REG_RSP]);
+  mp->frozenbp = static_cast<uintptr_t>(ctx->uc_mcontext.gregs[REG_RBP]);
+  // The unwinder follows CFI through the signal frame: right where the frame
+  // pointers are not (libc's syscall wrappers, a frameless leaf).
+  mp->nfrozenpcs = unwind_pcs(mp->frozenpcs, 64);
+  mp->frozen.store(1, std::memory_order_release);
+  // Until the reporting thread exits the process. pause(2) without libc's
+  // wrapper: a debugger's backtrace of this thread then goes from this
+  // (runtime) frame through the signal frame to the goroutine's own.
+  for (;;) asm volatile("syscall" : : "a"(SYS_pause) : "rcx", "r11", "memory");
+}
+
 }  // namespace
+
+void freeze_others() noexcept {
+  if (!sched.running.load(std::memory_order_acquire) || !sched.allm) return;
+  static bool once = [] {
+    struct sigaction sa {};
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_sigaction = on_freeze;
+    sigaction(SIGURG, &sa, &g_prev_urg);
+    return true;
+  }();
+  (void)once;
+  if (g_freezing.exchange(true, std::memory_order_acq_rel)) return;  // (one report freezes)
+  m* self = getm();
+  pid_t pid = getpid();
+  int signalled = 0;
+  for (int32_t i = 0; i < sched.nm; i++) {
+    m* mp = sched.allm[i];
+    if (mp == self || mp->procid <= 0) continue;
+    if (syscall(SYS_tgkill, pid, mp->procid, SIGURG) == 0) signalled++;
+  }
+  for (int spin = 0; signalled && spin < 1000; spin++) {  // 100 ms at most
+    int n = 0;
+    for (int32_t i = 0; i < sched.nm; i++)
+      n += sched.allm[i] != self && sched.allm[i]->frozen.load(std::memory_order_acquire);
+    if (n >= signalled) break;
+    usleep(100);
+  }
+}
 
 void install_signal_handlers() noexcept {
   static bool once = [] {

@@ -121,9 +121,9 @@ namespace {
 bool is_runtime_frame(const frame& f) {
   if (f.fn == "?") return true;
   static const char* const prefixes[] = {
-      "goro::",       "goro_",       "__cxa",        "_Unwind",          "std::terminate",
-      "__cxxabiv1::", "__gnu_cxx::", "backtrace_",   "std::__terminate", "__sanitizer",
-      "__asan",       "__tsan",      "__interceptor"};
+      "goro::",         "goro_",        "goroscope_",  "__cxa",        "_Unwind",
+      "std::terminate", "__cxxabiv1::", "__gnu_cxx::", "backtrace_",   "std::__terminate",
+      "__sanitizer",    "__asan",       "__tsan",      "__interceptor"};
   for (const char* p : prefixes)
     if (f.fn.compare(0, std::strlen(p), p) == 0) return true;
   if (f.file.empty()) return false;
@@ -387,6 +387,23 @@ void current_pcs(std::vector<uintptr_t>& pcs) {
       error_cb, &cx);
 }
 
+int unwind_pcs(uintptr_t* pcs, int max) noexcept {
+  struct ctx {
+    uintptr_t* pcs;
+    int n, max;
+  } cx{pcs, 0, max};
+  backtrace_simple(
+      bt_state(), 0,
+      [](void* data, uintptr_t pc) -> int {
+        auto* c = static_cast<ctx*>(data);
+        if (c->n >= c->max) return 1;
+        c->pcs[c->n++] = pc + 1;  // (as current_pcs: return addresses)
+        return 0;
+      },
+      error_cb, &cx);
+  return cx.n;
+}
+
 const std::vector<frame>& frames_of(uintptr_t pc, bool is_return) {
   static mutex lock;
   // Keyed by the address looked up: a return address's lookup is pc - 1, a
@@ -448,7 +465,7 @@ std::string render_header(const capture& c, const capg& g) {
 
 std::string render_stack(const capture& c, const capg& g) {
   std::string s;
-  if (g.nostack || (g.status == _Grunning && !g.current))
+  if (g.nostack || (g.status == _Grunning && !g.current && !g.frozen))
     s = "\tgoroutine running on other thread; stack unavailable\n";
   else if (g.stale)
     s = "\tgoroutine ran before its stack was read; stack unavailable\n";
@@ -513,6 +530,7 @@ mutex fatallock;  // one fatal report at a time; a second dier waits forever
 
 void fatal_with_dump(const std::string& msg, bool panic) noexcept {
   fatallock.lock();
+  freeze_others();
   std::fflush(stdout);
   std::string head = (panic ? "panic: " : "fatal error: ") + msg + "\n\n";
   (void)!write(2, head.data(), head.size());
