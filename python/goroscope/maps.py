@@ -379,13 +379,25 @@ def info_lines(rt, h: Header) -> List[str]:
                    f" bucket {t.bucketsize} B")
         try:
             for old in ((False, True) if h.growing else (False,)):
-                hist = chain_histogram(rt, h, old)
                 name = "old chains" if old else "chains    "
-                out.append(f"  {name} " + ", ".join(
-                    f"{n} bucket{'s' if n > 1 else ''}: {c}" for n, c in sorted(hist.items())))
+                out.append(f"  {name} {chains_text(chain_histogram(rt, h, old))}")
         except (Corrupt, MemoryReadError) as e:
             out.append(f"  chains     {e}")
     return out
+
+
+def chains_text(hist) -> str:
+    """chain_histogram's {chain length: buckets} in words, by overflow buckets
+    per bucket: "957 buckets with no overflow bucket, 12 with 1, 1 with 2"."""
+    parts = []
+    for n, c in sorted(hist.items()):
+        k = n - 1  # overflow buckets behind the main one
+        if parts:
+            parts.append(f"{c} with {k}")
+            continue
+        what = "no overflow bucket" if k == 0 else f"{k} overflow bucket{'s' if k > 1 else ''}"
+        parts.append(f"{c} bucket{'s' if c != 1 else ''} with {what}")
+    return ", ".join(parts) or "none (no bucket array)"
 
 
 def who_token(rt, token):

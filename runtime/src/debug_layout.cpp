@@ -396,8 +396,19 @@ extern "C" [[gnu::noinline, gnu::used]] void goroscope_fatal(const char* message
 // A .debug_gdb_scripts entry (as Go and Rust binaries carry): GDB runs it
 // when it loads a program linked with goro, if the program's path is in
 // `set auto-load safe-path`. Kind 4 is an inline script; it sources the
-// goroscope GDB plugin from $GOROSCOPE_GDB_PLUGIN or from this source tree
-// (GORO_PLUGIN_DIR), once per GDB session, and does nothing if there is none.
+// goroscope GDB plugin, once per GDB session, from the first of these that
+// exists, and does nothing if none does:
+//   1. $GOROSCOPE_GDB_PLUGIN;
+//   2. next to the program: <its dir>/GORO_PLUGIN_FROM_BIN (../share/goroscope),
+//      for a program installed in the same prefix as goroscope;
+//   3. the source tree the library was built from (GORO_PLUGIN_DIR);
+//   4. where `cmake --install` puts it under the CMAKE_INSTALL_PREFIX given
+//      at configure time (GORO_PLUGIN_INSTALL_DIR). (`cmake --install
+//      --prefix P` with another P is found through 2, or 1.)
+// The source tree comes before the install: a developer's tests load the
+// plugin they are editing, not one installed earlier; an installed library
+// whose checkout is gone finds its installed copy. The library is static, so
+// the one object serves the build tree and the install: both paths are in it.
 // The manual alternative: `source gdb_plugin/goroscope-gdb.py` (docs/debug-abi.md).
 // Like Go's runtime-gdb.py entry, GDB declines it (with a warning naming
 // the safe-path setting) for programs outside the safe path, and `strip`
@@ -409,10 +420,17 @@ extern "C" [[gnu::noinline, gnu::used]] void goroscope_fatal(const char* message
 asm(".pushsection \".debug_gdb_scripts\", \"MS\", @progbits, 1\n"
     ".byte 4\n" GORO_GDB_LINE("gdb.inlined-script")  //
     GORO_GDB_LINE("import gdb, os")                  //
-    GORO_GDB_LINE("p = os.environ.get('GOROSCOPE_GDB_PLUGIN') or '" GORO_PLUGIN_DIR
-                  "/gdb_plugin/goroscope-gdb.py'")                                              //
-    GORO_GDB_LINE("if os.path.isfile(p) and not getattr(gdb, 'goroscope_autoloaded', False):")  //
-    GORO_GDB_LINE("    gdb.goroscope_autoloaded = True")                                        //
-    GORO_GDB_LINE("    gdb.execute('source ' + p)")                                             //
+    GORO_GDB_LINE("f = 'gdb_plugin/goroscope-gdb.py'")
+    GORO_GDB_LINE("o = gdb.current_objfile()")
+    GORO_GDB_LINE("c = [os.environ.get('GOROSCOPE_GDB_PLUGIN')]")
+    GORO_GDB_LINE("if o and o.filename:")
+    GORO_GDB_LINE("    c.append(os.path.join(os.path.dirname(o.filename), '" GORO_PLUGIN_FROM_BIN
+                  "', f))")
+    GORO_GDB_LINE("c += [os.path.join('" GORO_PLUGIN_DIR "', f), os.path.join('" GORO_PLUGIN_INSTALL_DIR
+                  "', f)]")
+    GORO_GDB_LINE("p = next((x for x in c if x and os.path.isfile(x)), None)")
+    GORO_GDB_LINE("if p and not getattr(gdb, 'goroscope_autoloaded', False):")
+    GORO_GDB_LINE("    gdb.goroscope_autoloaded = True")
+    GORO_GDB_LINE("    gdb.execute('source ' + p)")
     ".byte 0\n"
     ".popsection\n");

@@ -12,9 +12,9 @@ INFO_HELP = f"""\
 Usage: gomap info EXPR
 
 The decoded header: B, count, load factor, flags (and who holds hashWriting),
-hash0, buckets and oldbuckets, evacuation progress, and the histogram of
-overflow-chain lengths ("chains 1 bucket: 957" = 957 buckets have no overflow
-bucket, "2 buckets: 12" = 12 have one).
+hash0, buckets and oldbuckets, evacuation progress, and how many overflow
+buckets hang behind each bucket ("chains 957 buckets with no overflow bucket,
+12 with 1, 1 with 2"; "old chains": the same for oldbuckets while growing).
 
 {EXPR_HELP}
 
