@@ -224,6 +224,13 @@ class Chan {
   void retain() noexcept {
     if (c_) c_->refs.fetch_add(1, std::memory_order_relaxed);
   }
+  // (GCC 12 at -O2 warns -Wmaybe-uninitialized inside std::string's move
+  // constructor here: it cannot see chanrecv construct the slot. A user's
+  // -Werror build must not fail on goro's header.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
   static recv_result take(unsigned char* slot, bool received) {
     if (!received) return {T{}, false};
     T* p = std::launder(reinterpret_cast<T*>(slot));
@@ -231,6 +238,9 @@ class Chan {
     p->~T();
     return r;
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
   detail::hchan* c_ = nullptr;
 };
