@@ -414,7 +414,8 @@ GORO_NO_TSAN void capture_g(capture& c, const G* gp, const G* self, bool stopped
   g.pc0 = static_cast<uint32_t>(c.pcs.size());
   const m* fm =
       st == _Grunning && !g.current && gp->m >= 0 && gp->m < sched.nm ? sched.allm[gp->m] : nullptr;
-  if (fm && fm->curg == gp && fm->frozen.load(std::memory_order_acquire)) {
+  if (fm && __atomic_load_n(&fm->curg, __ATOMIC_RELAXED) == gp &&
+      fm->frozen.load(std::memory_order_acquire)) {
     // Frozen for a fatal report: its stack from the registers its worker
     // was interrupted at (the first entry + 1: frames_of looks up a return
     // address at pc - 1, and this pc is the instruction itself).

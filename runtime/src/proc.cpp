@@ -801,7 +801,8 @@ void schedule_loop(m* mp) {
 
 void minit(m* mp) {
   tls_m = mp;
-  mp->procid = static_cast<int32_t>(syscall(SYS_gettid));
+  // (read by other threads: freeze_others signals this thread by its tid)
+  __atomic_store_n(&mp->procid, static_cast<int32_t>(syscall(SYS_gettid)), __ATOMIC_RELEASE);
   mp->whotoken = thread_token();
   tls_who = mp->whotoken;
   // Thread stack bounds, cached per thread: for the process's main thread

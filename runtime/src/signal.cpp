@@ -118,8 +118,9 @@ void freeze_others() noexcept {
   int signalled = 0;
   for (int32_t i = 0; i < sched.nm; i++) {
     m* mp = sched.allm[i];
-    if (mp == self || mp->procid <= 0) continue;
-    if (syscall(SYS_tgkill, pid, mp->procid, SIGURG) == 0) signalled++;
+    int32_t tid = __atomic_load_n(&mp->procid, __ATOMIC_ACQUIRE);
+    if (mp == self || tid <= 0) continue;
+    if (syscall(SYS_tgkill, pid, tid, SIGURG) == 0) signalled++;
   }
   for (int spin = 0; signalled && spin < 1000; spin++) {  // 100 ms at most
     int n = 0;
