@@ -4,7 +4,10 @@ Names match the GDB adapter's, so both plugins print the same text: inlined
 levels come from the blocks (their call sites are exact), the physical
 function's name is its ELF symbol demangled the GNU way (c++filt, as GDB
 prints a lambda: `main::{lambda()#1}::operator()() const`, where LLVM's
-demangler would say `'lambda'()`).
+demangler would say `'lambda'()`). Where LLDB 16 parses no DWARF function
+for an address (a function GCC split into hot and cold parts, DW_AT_ranges),
+binutils' addr2line reads the inline chain instead (one process per module,
+fed on stdin; see Addr2line).
 """
 
 import functools

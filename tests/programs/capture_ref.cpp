@@ -47,7 +47,7 @@ int main() {
   return goro::run([] {
     Cache cache;
     auto started = goro::make_chan<int>();
-    cache.mu.lock();  // held: the writers queue behind it
+    cache.mu.lock();                             // held: the writers queue behind it
     goro::go([&] { refresh(cache, started); });  // @go refresh @call refresh 1
     corpus::settle();
     checkpoint();

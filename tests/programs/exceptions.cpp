@@ -75,8 +75,8 @@ int main() {
     mu.lock();
     wg.add(1);
     goro::go(load_ports, std::vector<std::string>{"8080", "80x", "443"}, errors);  // @go loader
-    goro::go(notify_closed, done, &mu);  // @go recover
-    goro::go(guarded, &wg);  // @go guarded
+    goro::go(notify_closed, done, &mu);                                            // @go recover
+    goro::go(guarded, &wg);                                                        // @go guarded
     corpus::settle();
     checkpoint();
     corpus::hold();

@@ -37,10 +37,10 @@ class Server {
   explicit Server(int workers) : workers_(workers), conns_(goro::make_chan<int>()) {}
 
   void start(std::shared_ptr<Handler> h) {
-    goro::go(&Server::accept_loop, this);  // @go accept
+    goro::go(&Server::accept_loop, this);                                  // @go accept
     for (int i = 0; i < workers_; i++) goro::go([this, i] { serve(i); });  // @go serve @call serve 1
-    goro::go(&Server::report, this, std::string("stats"));  // @go report
-    goro::go([h] { h->run(); });  // @go echo @call echo 1
+    goro::go(&Server::report, this, std::string("stats"));                 // @go report
+    goro::go([h] { h->run(); });                                           // @go echo @call echo 1
   }
   void pause() { mu_.lock(); }
 

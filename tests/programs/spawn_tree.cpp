@@ -16,7 +16,7 @@ void shard_worker(int shard, goro::Chan<int> out, goro::WaitGroup* stop) {
   goro::set_name("shard-" + std::to_string(shard));
   corpus::mark("shard");
   for (int part = 0; part < 2; part++) goro::go(leaf, shard, part, out);  // @go leaf
-  stop->wait();  // @park shard x2 fn=shard_worker
+  stop->wait();                                                           // @park shard x2 fn=shard_worker
 }
 
 void supervisor(goro::Chan<int> out, goro::Chan<int> quit) {
@@ -25,7 +25,7 @@ void supervisor(goro::Chan<int> out, goro::Chan<int> quit) {
   goro::WaitGroup stop;
   stop.add(1);
   for (int s = 0; s < 2; s++) goro::go(shard_worker, s, out, &stop);  // @go shard
-  int code = quit.recv();  // @park supervisor fn=supervisor
+  int code = quit.recv();                                             // @park supervisor fn=supervisor
   stop.done();
   std::printf("supervisor: quit %d\n", code);
 }

@@ -103,14 +103,20 @@ def mutate(rng, regions, L, targets):
     return regs
 
 
-def test_corrupted_images_never_raise_nor_hang():
-    signal.signal(signal.SIGALRM, on_alarm)
+def load_images():
+    """(doc, regions, layout, garbage targets) of each recorded image."""
     images = []
     for name in ("blocked", "deadlock"):
         doc = imageutil.load(name)
         regions = {int(a, 16): bytes.fromhex(d) for a, d in doc["regions"].items()}
         L, targets = map_headers(doc, regions)
         images.append((doc, regions, L, targets))
+    return images
+
+
+def test_corrupted_images_never_raise_nor_hang():
+    signal.signal(signal.SIGALRM, on_alarm)
+    images = load_images()
     failures = []
     t0 = time.monotonic()
     for case in range(CASES):
@@ -152,12 +158,7 @@ def test_every_command_on_corrupted_images_prints_or_says_one_line():
     from goroscope import commands
 
     signal.signal(signal.SIGALRM, on_alarm)
-    images = []
-    for name in ("blocked", "deadlock"):
-        doc = imageutil.load(name)
-        regions = {int(a, 16): bytes.fromhex(d) for a, d in doc["regions"].items()}
-        L, targets = map_headers(doc, regions)
-        images.append((doc, regions, L, targets))
+    images = load_images()
     failures = []
     for case in range(COMMAND_CASES):
         seed = 0xC0DE000 + case
