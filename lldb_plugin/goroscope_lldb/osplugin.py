@@ -72,15 +72,19 @@ class OperatingSystemPlugIn:
             dbg = self._dbg()
             rt = dbg.runtime()
             ix = rt.Grec.index
-            gi, si, wi = ix["goid"], ix["atomicstatus"], ix["waitreason"]
+            gi, si, wi, ni = ix["goid"], ix["atomicstatus"], ix["waitreason"], ix["name"]
             running, waiting = rt.running, rt.waiting
-            parked = ((t[gi], t[si], t[wi]) for _a, t in rt.all_g_raw() if t[si] != running)
+            parked = ((t[gi], t[si], t[wi], t[ni]) for _a, t in rt.all_g_raw()
+                      if t[si] != running)
             out = []
-            for goid, st, wr in heapq.nsmallest(dbg.settings["os-plugin-limit"], parked):
+            for goid, st, wr, nm in heapq.nsmallest(dbg.settings["os-plugin-limit"], parked):
                 reason = rt.reason_name(wr) if st == waiting else rt.status_name(st)
+                nm = nm.split(b"\0", 1)[0].decode("utf-8", "replace")
+                name = f'goroutine {goid} "{nm}"' if nm else f"goroutine {goid}"
+                name += f" [{reason}]"
                 # (no register_data_addr: LLDB would read a register block at
                 # that address; get_register_data builds it from G.sched)
-                out.append({"tid": OS_THREAD_BASE + goid, "name": f"goroutine {goid} [{reason}]",
+                out.append({"tid": OS_THREAD_BASE + goid, "name": name,
                             "queue": "", "state": "stopped", "stop_reason": "none"})
         except Exception:  # noqa: BLE001 - no runtime (yet): no goroutine threads
             return []

@@ -3,15 +3,19 @@
     goroutines [-u|-r|-g|-s] [-t [depth]] [-l] [-with|-w FILTER] [-without|-wo FILTER]
                [-group GROUP] [-chan EXPR] [-exec CMD]
 
-    FILTER: (userloc|curloc|goloc|startloc) SUBSTR | label K[=V] | running | user
-    GROUP:  userloc|curloc|goloc|startloc|running|user | label K
+    FILTER: (userloc|curloc|goloc|startloc|name) SUBSTR | label K[=V] | running | user
+    GROUP:  userloc|curloc|goloc|startloc|name|running|user | label K
 
 A line is Delve's (`* Goroutine 1 - User: ./main.go:14 main.ready (0x49b260) (thread 9431)`),
 with one addition Delve 1.20 lacks: how long a waiting goroutine has waited,
 inside the wait reason's brackets (`[chan receive 2.5s]`, Go's duration
 format rounded to the millisecond). `*` marks the goroutine running on the
-debugger's selected thread. The listing ends `[N goroutines]`; groups print
-at most 5 goroutines each and `Total: N`, as Delve does.
+debugger's selected thread. A goroutine named by goro::set_name ends its
+line with the name in quotes (`[chan receive 2s] "auditor"`), as the
+runtime's dumps put it after the status: at the end, so the line keeps
+Delve's `Goroutine N - ` prefix that parsers and IDEs read. The listing
+ends `[N goroutines]`; groups print at most 5 goroutines each and
+`Total: N`, as Delve does.
 
 This module renders GView records that `collect` builds from a Runtime;
 the command (goroscope.commands.goroutines) parses the flags into Options,
@@ -36,7 +40,7 @@ DEFAULT_DEPTH = 10
 
 @dataclass
 class Filter:
-    kind: str  # userloc|curloc|goloc|startloc|label|running|user
+    kind: str  # userloc|curloc|goloc|startloc|name|label|running|user
     arg: str = ""
     negate: bool = False
 
@@ -47,7 +51,7 @@ class Options:
     depth: int = 0  # -t: frames per goroutine (0: no stack)
     labels: bool = False
     filters: List[Filter] = field(default_factory=list)
-    group: Optional[str] = None  # userloc|...|running|user|label
+    group: Optional[str] = None  # userloc|...|name|running|user|label
     group_label: str = ""
     chan: Optional[str] = None  # -chan EXPR (resolved by the adapter)
     exec_cmd: Optional[str] = None
@@ -254,6 +258,8 @@ def line(rt, sym, v: GView, o: Options) -> str:
         s += f" [{v.reason}" + (f" {duration(v.waited_ns)}" if v.waited_ns is not None else "") + "]"
     elif v.status not in ("running", "waiting"):
         s += f" [{v.status}]"
+    if v.name:
+        s += f' "{v.name}"'
     return s
 
 
@@ -267,6 +273,8 @@ def matches(rt, sym, v: GView, f: Filter) -> bool:
     if f.kind in LOCS:
         loc = location(rt, sym, v, f.kind)
         ok = f.arg in format_location(loc)
+    elif f.kind == "name":
+        ok = f.arg in v.name
     elif f.kind == "label":
         k, eq, val = f.arg.partition("=")
         labels = labels_of(rt, v)
@@ -281,6 +289,8 @@ def matches(rt, sym, v: GView, f: Filter) -> bool:
 def group_key(rt, sym, v: GView, o: Options) -> str:
     if o.group in LOCS:
         return format_location(location(rt, sym, v, o.group))
+    if o.group == "name":
+        return f"name={v.name}"
     if o.group == "label":
         return f"{o.group_label}={labels_of(rt, v).get(o.group_label, '')}"
     if o.group == "running":
@@ -375,6 +385,8 @@ def plain_lines(rt, sym, views):
                       else f" [{v.reason}]")
             elif v.status != "running" and v.status != "waiting":
                 s += f" [{v.status}]"
+            if v.name:
+                s += f' "{v.name}"'
             yield s
         except Corrupt as e:
             yield f"  Goroutine {v.goid} - {e.render()}"
@@ -419,10 +431,12 @@ def dump_lines(rt, sym, v: GView, indent="\t", all_frames=False) -> List[str]:
     return out
 
 
-def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None):
+def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None, group=False):
     """The plain `goroutines` listing (no flags) in one pass over the G chunks:
     a narrow record, no GView, each line built as its goroutine is decoded,
-    then sorted by goid (bench/gdb: 100k goroutines). Same text as render()."""
+    then sorted by goid (bench/gdb: 100k goroutines). Same text as render().
+    group: `goroutines -group userloc` instead, from the same pass (only the
+    lines of each group's first GROUP_MAX members are finished)."""
     L = rt.L
     rec = rt.__dict__.get("_listrec")
     if rec is None:
@@ -430,7 +444,7 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None):
             ("goid", "u64"), ("atomicstatus", "u32"), ("waitreason", "u8"),
             ("waitsince", "i64"), ("createtime", "i64"), ("sched.pc", "u64"),
             ("sched.sp", "u64"), ("sched.bp", "u64"), ("stack.lo", "u64"),
-            ("stack.hi", "u64")], base={"sched": "gobuf", "stack": "stack"})
+            ("stack.hi", "u64"), ("name", "s32")], base={"sched": "gobuf", "stack": "stack"})
     workers, tid_regs = running_regs(rt)
     selected = rt.target.selected_thread()
     chunks, n = rt.sched_field("allgchunks"), rt.sched_field("nallgchunks")
@@ -448,9 +462,10 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None):
     # (the struct unpacks fields in offset order; this puts them in ours)
     fields = operator.itemgetter(*(rec.index[k] for k in (
         "goid", "atomicstatus", "waitreason", "waitsince", "createtime", "sched_pc", "sched_sp",
-        "sched_bp", "stack_lo", "stack_hi")))
+        "sched_bp", "stack_lo", "stack_hi", "name")))
     rows = []  # (goid, head, waitsince or None, tail)
     locs, keep = {}, []  # location text per symbolized frame
+    grouped = {}  # group: location text -> its goroutines' indexes in rows
     newest = 0
     t0 = time.monotonic()
     for c in range(n):
@@ -464,7 +479,7 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None):
         if progress and c % 40 == 39 and time.monotonic() - t0 > 1:
             progress(len(rows))
         for k, t in enumerate(rec.struct.iter_unpack(raw)):
-            goid, st, wr, ws, ct, pc, sp, bp, lo, hi = fields(t)
+            goid, st, wr, ws, ct, pc, sp, bp, lo, hi, nm = fields(t)
             if not goid or st == dead or st == idle:
                 continue
             addr = base + k * stride
@@ -493,19 +508,26 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None):
             else:
                 cur = tid != 0 and tid == selected
             head = ("* Goroutine " if cur else "  Goroutine ") + str(goid) + loc
+            if group:
+                grouped.setdefault(loc, []).append(len(rows))
             if tid:
                 head += f" (thread {tid})"
             if ct > newest:
                 newest = ct
+            name = ' "' + nm.split(b"\0", 1)[0].decode("utf-8", "replace") + '"' if nm[0] else ""
             if st == waiting:
                 if ws > newest:
                     newest = ws
-                rows.append((goid, head + f" [{reasons.get(wr, '')}", ws or None, "]"))
+                rows.append((goid, head + f" [{reasons.get(wr, '')}", ws or None, "]" + name))
             elif st != running:
-                rows.append((goid, head + f" [{statuses.get(st) or f'status{st}'}]", None, ""))
+                rows.append((goid, head + f" [{statuses.get(st) or f'status{st}'}]{name}", None,
+                             ""))
             else:
-                rows.append((goid, head, None, ""))
+                rows.append((goid, head + name, None, ""))
     now = now_ns if now_ns is not None else rt.now_ns(newest)
+    if group:
+        yield from _group_lines(rows, grouped, now)
+        return
     rows.sort(key=lambda r: r[0])
     for goid, head, ws, tail in rows:
         if ws is not None:
@@ -513,3 +535,19 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None):
         else:
             yield head + tail
     yield f"[{len(rows)} goroutines]"
+
+
+def _group_lines(rows, grouped, now):
+    """fast_listing's rows as render() groups them by userloc: the groups in
+    the order of their location text, each its first GROUP_MAX goroutines by
+    goid and its total."""
+    for k, loc in enumerate(sorted(grouped)):
+        if k:
+            yield ""
+        yield loc[len(" - User: "):]
+        members = sorted(grouped[loc], key=lambda i: rows[i][0])
+        for i in members[:GROUP_MAX]:
+            _goid, head, ws, tail = rows[i]
+            yield f"\t{head} {duration(max(0, now - ws))}{tail}" if ws is not None else \
+                f"\t{head}{tail}"
+        yield f"\tTotal: {len(members)}"

@@ -37,6 +37,8 @@ BLOCKS = [
     ("labels", "goroutines -l -with label role=locker"),
     ("group", "goroutines -group userloc"),
     ("grouplabel", "goroutines -group label role"),
+    ("named", "goroutines -with name sleep"),
+    ("groupname", "goroutines -group name"),
     ("chan", "goroutines -chan jobs"),
     ("running", "goroutines -with running"),
     ("goloc", "goroutines -g -with goloc blocked.cpp"),
@@ -109,15 +111,16 @@ def test_goroutines_lists_every_goroutine_with_location_and_wait(t):
     assert main.group(1) == ("*" if t["_mode"] != "core" else "*")
     assert main.group(6) == "ready" and re.search(r"\(thread \d+\)", main.group(8))
     tail = {m.group(6): m.group(8) for m in gs}
-    reasons = [re.search(r"\[([^\]]*?)(?: [\d.]+(?:ns|µs|ms|s|m\S*|h\S*))?\]$", m.group(8))
+    reasons = [re.search(r'\[([^\]]*?)(?: [\d.]+(?:ns|µs|ms|s|m\S*|h\S*))?\]( "[^"]*")?$',
+                         m.group(8))
                for m in gs if m.group(2) != "1"]
     got = sorted(r.group(1) for r in reasons if r)
     assert got == sorted(["chan receive"] * 3 + ["sync.Mutex.Lock", "select",
                                                  "sync.WaitGroup.Wait", "sleep"]), t["goroutines"]
     assert sum(1 for m in gs if m.group(6) == "worker" and m.group(4).endswith("blocked.cpp")
                and m.group(5) == str(RECV)) == 3
-    assert all(re.search(r" [\d.]+(ms|s)\]$", m.group(8)) for m in gs if m.group(2) != "1"), \
-        "every waiting goroutine shows how long it has waited"
+    assert all(re.search(r' [\d.]+(ms|s)\]( "[^"]*")?$', m.group(8)) for m in gs
+               if m.group(2) != "1"), "every waiting goroutine shows how long it has waited"
     assert "lambda" in " ".join(tail)
 
 
@@ -126,6 +129,19 @@ def test_stack_depth_and_truncation(t):
     assert s.count("Goroutine") == 3 and "(truncated)" in s
     assert re.search(r"\t0  0x[0-9a-f]{16} in goro::detail::", s)
     assert re.search(r"\t    at \S+proc\.cpp:\d+", s)
+
+
+def test_names_in_lines_filters_and_groups(t):
+    """goro::set_name's name ends its goroutine's line, `-with name` filters
+    on it and `-group name` groups by it (unnamed goroutines: `name=`)."""
+    named = [m for m in lines(t["goroutines"]) if m.group(8).endswith(' "sleeper"')]
+    assert len(named) == 1 and "[sleep " in named[0].group(8), t["goroutines"]
+    f = lines(t["named"])
+    assert len(f) == 1 and f[0].group(2) == named[0].group(2), t["named"]
+    assert t["named"].rstrip().endswith("[1 goroutines]")
+    assert re.search(r'^name=sleeper\n.*"sleeper"\n\tTotal: 1$', t["groupname"], re.M), \
+        t["groupname"]
+    assert re.search(r"^name=\n(.*\n){5}\tTotal: 7$", t["groupname"], re.M), t["groupname"]
 
 
 def test_labels_filter(t):
@@ -310,8 +326,8 @@ def test_tab_completion_comes_from_the_parsers():
 
     b = gdbtest.fixture("blocked")
     cases = {"goroutines -w": ["-w", "-with", "-without", "-wo"],
-             "goroutines -group ": ["curloc", "goloc", "label", "running", "startloc", "user",
-                                    "userloc"],
+             "goroutines -group ": ["curloc", "goloc", "label", "name", "running", "startloc",
+                                    "user", "userloc"],
              "goroutines -with use": ["user", "userloc"],
              "gomap ": ["buckets", "find", "info", "watch"],
              "gomap buckets m --": ["--old", "--range"],

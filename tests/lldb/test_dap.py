@@ -109,7 +109,8 @@ def test_goroutines_are_threads_in_the_debug_adapter():
         assert stop["body"]["reason"] in ("function breakpoint", "breakpoint"), stop
         threads = c.request("threads")["threads"]
         names = {t["id"]: t["name"] for t in threads}
-        parked = {i: n for i, n in names.items() if re.search(r"goroutine \d+ \[", n)}
+        parked = {i: n for i, n in names.items()
+                  if re.search(r'goroutine \d+ ("[^"]*" )?\[', n)}
         assert len(parked) == 7, names
         assert sorted(re.search(r"\[(.*)\]", n).group(1) for n in parked.values()) == sorted(
             ["chan receive"] * 3 + ["sync.Mutex.Lock", "select", "sync.WaitGroup.Wait",

@@ -88,8 +88,10 @@ def test_goroutines_lists_every_goroutine_as_gdb_does(t):
     assert main.group(1) == "*" and main.group(6) == "ready"
     assert re.search(r"\(thread \d+\)", main.group(8))
     assert sum(1 for m in gs if m.group(6) == "worker" and m.group(5) == str(RECV)) == 3
-    assert all(re.search(r" [\d.]+(ms|s)\]$", m.group(8)) for m in gs if m.group(2) != "1"), \
+    assert all(re.search(r' [\d.]+(ms|s)\]( "[^"]*")?$', m.group(8)) for m in gs
+               if m.group(2) != "1"), \
         "every waiting goroutine shows how long it has waited (a core: up to its mtime)"
+    assert sum(1 for m in gs if m.group(8).endswith(' "sleeper"')) == 1, t["goroutines"]
 
 
 def test_flags(t):
@@ -111,7 +113,9 @@ def test_os_plugin_goroutines_are_threads(t):
     """thread list: one thread per parked goroutine, named with its wait
     reason; the running goroutine stays on its OS thread: as many
     goroutines in all as `goroutines` lists."""
-    names = re.findall(r"name = 'goroutine (\d+) \[([^\]]+)\]'", t["threads"])
+    names = re.findall(r"name = 'goroutine (\d+)(?: \"[^\"]*\")? \[([^\]]+)\]'", t["threads"])
+    assert re.search(r"name = 'goroutine \d+ \"sleeper\" \[sleep\]'", t["threads"]), \
+        t["threads"]
     assert len(names) == 7, t["threads"]
     running = len([m for m in glines(t["goroutines"]) if "(thread " in m.group(8)])
     assert len(names) + running == len(glines(t["goroutines"]))
@@ -281,6 +285,7 @@ def parity_blocks(goid, snap_dir):
         ("ggo", f"{g} -group goloc"), ("gstart", f"{g} -group startloc"),
         ("grun", f"{g} -group running"), ("gu", f"{g} -group user"),
         ("glabel", f"{g} -group label role"), ("chan", f"{g} -chan jobs"),
+        ("wname", f"{g} -with name sleep"), ("gname", f"{g} -group name"),
         ("exec", f"{g} -with userloc worker -exec bt 1"),
         ("badflag", f"{g} -bogus"), ("badfilter", f"{g} -with nope"),
         ("gsel", f"goroutine {goid}"), ("gshow", "goroutine"), ("gbt", f"goroutine {goid} bt 12"),
@@ -559,5 +564,6 @@ def test_after_a_crash_the_commands_show_what_every_goroutine_was_doing(binary):
     main = [m for m in gs if m.group(2) == "1"][0]
     assert main.group(5) == str(line_of("blocked", "// the crash")), main.group(0)
     assert sum(1 for m in gs if m.group(6) == "worker" and m.group(5) == str(RECV)) == 3
-    assert len(re.findall(r"name = 'goroutine \d+ \[", res["threads"])) == 7, res["threads"]
+    assert len(re.findall(r"name = 'goroutine \d+ (\"sleeper\" )?\[", res["threads"])) == 7, \
+        res["threads"]
     assert res["deadlocks"].strip().startswith("no deadlock"), res["deadlocks"]

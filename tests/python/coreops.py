@@ -40,7 +40,7 @@ def exercise(target):
                                                                          target.now_ns())))
     for flags in (["-t", "4"], ["-r"], ["-g"], ["-s"], ["-l"], ["-group", "userloc"],
                   ["-group", "label", "role"], ["-with", "label", "role=locker"],
-                  ["-without", "running"]):
+                  ["-without", "running"], ["-with", "name", "sleep"], ["-group", "name"]):
         o = goroutines_cmd.parse_flags(flags)
         soft(out, " ".join(flags), lambda: "\n".join(
             gcmd.render(rt, sym, gcmd.select(rt, sym, views, o), o)))

@@ -46,7 +46,8 @@ def test_goroutines_prints_what_the_core_prints(dbg, doc, monkeypatch):
     monkeypatch.setattr(os, "getcwd", lambda: doc["cwd"])
     assert run(dbg, "goroutines") == doc["outputs"]["goroutines (fast)"]
     for flags in ("-t 4", "-r", "-g", "-s", "-l", "-group userloc", "-group label role",
-                  "-with label role=locker", "-without running"):
+                  "-with label role=locker", "-without running", "-with name sleep",
+                  "-group name"):
         assert run(dbg, "goroutines " + flags) == doc["outputs"][flags], flags
 
 
@@ -161,7 +162,8 @@ def test_every_help_is_for_users(dbg):
 
 @pytest.mark.parametrize("text,want", [
     ("-w", (["-w", "-with", "-without", "-wo"], None)),
-    ("-with ", (["curloc", "goloc", "label", "running", "startloc", "user", "userloc"], None)),
+    ("-with ", (["curloc", "goloc", "label", "name", "running", "startloc", "user", "userloc"],
+                None)),
     ("-with use", (["user", "userloc"], None)),
     ("-with userloc ", ([], None)),
     ("-group l", (["label"], None)),

@@ -334,3 +334,30 @@ TEST(ViewModel, ReferencedByGivesWakeEdgesAndLeaks) {
   EXPECT_EQ(g.verdict.leaked, std::vector<uint64_t>{3});
   EXPECT_EQ(g.verdict.unwakeable, std::vector<uint64_t>{3});
 }
+
+// goro::set_name's names: goroutines alike in everything but their name are
+// different nodes, and a node carries its members' name.
+TEST(ViewModel, NamesSplitGroupsAndTitleNodes) {
+  auto g = [](int goid, const char* name) {
+    return std::string(R"({"goid":)") + std::to_string(goid) +
+           R"(,"status":"waiting","wait_reason":"sleep","waiting_ns":5,"created_ns_ago":9,
+      "worker":-1,"current":false,"stack_unavailable":false,"name":")" +
+           name + R"(","labels":{},"parent":1,"start":null,"created_by":null,
+      "stack":{"lo":"0x0","hi":"0x0","sp":"0x0","pc":"0x0","bp":"0x0"},"waiting_on":[],
+      "frames":[{"function":"f","file":"a.cpp","line":1,"pc":"0x10","inlined":false,"runtime":false}]})";
+  };
+  std::string json = R"({"format":"goroscope-snapshot","version":1,"producer":{"name":"t","pid":1},
+    "time":{"wall_ns":1,"monotonic_ns":1},"world":{"running":true,"stopped":true,"partial":false,
+    "pause_ns":0,"workers":1,"running_workers":[],"main_goid":1},"goroutines":[)" +
+                     g(2, "auditor") + "," + g(3, "auditor") + "," + g(4, "") +
+                     R"(],"objects":[],"maps":[]})";
+  std::string err;
+  auto s = view::parse_snapshot(json, &err);
+  ASSERT_TRUE(s) << err;
+  view::Graph gr = view::build_graph(*s);
+  ASSERT_EQ(gr.group_of(2), gr.group_of(3));
+  ASSERT_NE(gr.group_of(2), gr.group_of(4));
+  EXPECT_EQ(gr.nodes[gr.group_of(2)].name, "auditor");
+  EXPECT_EQ(gr.nodes[gr.group_of(2)].goids.size(), 2u);
+  EXPECT_EQ(gr.nodes[gr.group_of(4)].name, "");
+}

@@ -35,15 +35,17 @@ struct Index {
   }
 };
 
-// 1. Goroutine groups: same status, reason, frames (pcs) and waited-on
-//    objects -- an object private to its one waiter counts by its kind, so
-//    goroutines blocked alike on their own channels share a group.
+// 1. Goroutine groups: same name, status, reason, frames (pcs) and
+//    waited-on objects -- an object private to its one waiter counts by its
+//    kind, so goroutines blocked alike on their own channels share a group.
+//    (The name is the user's own way of telling goroutines apart: two
+//    differently named goroutines are never one node.)
 void group_goroutines(const Snapshot& s, Graph& g, Index& ix) {
   for (const Goroutine& gr : s.goroutines)
     for (const WaitOn& w : gr.waiting_on) ix.waiters[w.object]++;
   std::map<std::string, int> gkey;
   for (const Goroutine& gr : s.goroutines) {
-    std::string k = gr.status + '\0' + gr.wait_reason + '\0';
+    std::string k = gr.name + '\0' + gr.status + '\0' + gr.wait_reason + '\0';
     for (const Frame& f : gr.frames) k += std::to_string(f.pc) + ',';
     k += '\0';
     for (const WaitOn& w : gr.waiting_on)
@@ -51,6 +53,7 @@ void group_goroutines(const Snapshot& s, Graph& g, Index& ix) {
     auto [it, fresh] = gkey.try_emplace(k, static_cast<int>(g.nodes.size()));
     if (fresh) {
       GNode n;
+      n.name = gr.name;
       n.status = gr.status;
       n.reason = gr.wait_reason;
       g.nodes.push_back(std::move(n));

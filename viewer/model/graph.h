@@ -2,7 +2,7 @@
 // with identical goroutines collapsed, deadlock cycles and leaks marked,
 // and a layout. No ImGui.
 //
-// Nodes: goroutine groups (goroutines with the same status, wait reason,
+// Nodes: goroutine groups (goroutines with the same name, status, wait reason,
 // frames (by pc) and waited-on objects are one node "xN") and objects
 // (channels, mutexes, WaitGroups, ...; objects that are each private to one
 // member of the same goroutine group are one node "xK" too, so 100k
@@ -43,6 +43,7 @@ struct GNode {
   bool is_object = false;
   // goroutine group
   std::vector<uint64_t> goids;  // members (first = representative)
+  std::string name;             // goro::set_name's, shared by every member ("" if none)
   std::string status, reason;
   int64_t waiting_ns = 0;  // the longest wait among the members
   // object group

@@ -25,6 +25,7 @@ std::string node_title(const Snapshot& s, const GNode& n) {
   if (n.is_object) return n.label;
   std::string t = n.goids.size() > 1 ? "x" + std::to_string(n.goids.size()) + " goroutines "
                                      : "goroutine " + std::to_string(n.goids[0]) + " ";
+  if (!n.name.empty()) t += "\"" + n.name + "\" ";
   t += n.reason.empty() ? n.status : n.reason;
   if (n.waiting_ns > 0) t += " " + human_ns(n.waiting_ns);
   (void)s;

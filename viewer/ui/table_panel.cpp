@@ -18,9 +18,9 @@ void draw_table_panel(View& v) {
   ImGui::InputTextWithHint("##filter", "filter (any column)", v.filter_, sizeof v.filter_);
   ImGui::SameLine();
   const char* groups[] = {"no grouping", "group by user location", "group by status",
-                          "group by wait reason"};
+                          "group by wait reason", "group by name"};
   ImGui::SetNextItemWidth(220);
-  ImGui::Combo("##group", &v.group_by_, groups, 4);
+  ImGui::Combo("##group", &v.group_by_, groups, 5);
   struct Row {
     const Goroutine* g;
     std::string loc;
@@ -39,9 +39,10 @@ void draw_table_panel(View& v) {
   ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg |
                           ImGuiTableFlags_Borders | ImGuiTableFlags_ScrollY |
                           ImGuiTableFlags_Resizable | ImGuiTableFlags_SizingFixedFit;
-  if (!ImGui::BeginTable("goroutines", 6, flags)) return;
+  if (!ImGui::BeginTable("goroutines", 7, flags)) return;
   ImGui::TableSetupScrollFreeze(0, 1);
   ImGui::TableSetupColumn("goid", ImGuiTableColumnFlags_DefaultSort, 70);
+  ImGui::TableSetupColumn("name", 0, 110);
   ImGui::TableSetupColumn("status", 0, 90);
   ImGui::TableSetupColumn("wait reason", 0, 160);
   ImGui::TableSetupColumn("waiting", 0, 80);
@@ -54,14 +55,16 @@ void draw_table_panel(View& v) {
     auto less = [&](const Row& a, const Row& b) {
       switch (sp.ColumnIndex) {
         case 1:
-          return a.g->status < b.g->status;
+          return a.g->name < b.g->name;
         case 2:
-          return a.g->wait_reason < b.g->wait_reason;
+          return a.g->status < b.g->status;
         case 3:
-          return a.g->waiting_ns < b.g->waiting_ns;
+          return a.g->wait_reason < b.g->wait_reason;
         case 4:
-          return a.loc < b.loc;
+          return a.g->waiting_ns < b.g->waiting_ns;
         case 5:
+          return a.loc < b.loc;
+        case 6:
           return a.g->created_function < b.g->created_function;
         default:
           return a.g->goid < b.g->goid;
@@ -74,6 +77,8 @@ void draw_table_panel(View& v) {
     ImGui::TableNextRow();
     ImGui::TableNextColumn();
     ImGui::Text("%llu", static_cast<unsigned long long>(r.g->goid));
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(r.g->name.c_str());
     ImGui::TableNextColumn();
     ImGui::TextUnformatted(r.g->status.c_str());
     ImGui::TableNextColumn();
@@ -95,7 +100,8 @@ void draw_table_panel(View& v) {
     for (const Row& r : rows)
       groups_[v.group_by_ == 1   ? r.loc
               : v.group_by_ == 2 ? r.g->status
-                                 : r.g->wait_reason]
+              : v.group_by_ == 3 ? r.g->wait_reason
+                                 : r.g->name]
           .push_back(&r);
     for (const auto& [key, members] : groups_) {
       ImGui::TableNextRow();

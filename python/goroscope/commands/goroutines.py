@@ -7,8 +7,8 @@ from .. import goroutines as gcmd
 from ..errors import GoroscopeError
 from . import EXPRESSION, Command, Parser, values
 
-FILTERS = ("userloc", "curloc", "goloc", "startloc", "label", "running", "user")
-GROUPS = ("userloc", "curloc", "goloc", "startloc", "running", "user", "label")
+FILTERS = ("userloc", "curloc", "goloc", "startloc", "name", "label", "running", "user")
+GROUPS = ("userloc", "curloc", "goloc", "startloc", "name", "running", "user", "label")
 LOCS = {"u": "userloc", "r": "curloc", "g": "goloc", "s": "startloc"}
 
 HELP = """\
@@ -21,9 +21,11 @@ Location shown: -u the topmost user frame (default), -r the topmost frame,
   -l             labels
   -with/-w FILTER, -without/-wo FILTER (repeatable), FILTER one of:
                  userloc|curloc|goloc|startloc SUBSTRING (in the location)
+                 name SUBSTRING (goro::set_name's)
                  label KEY[=VALUE]     running     user
-  -group GROUP   group by userloc|curloc|goloc|startloc|running|user|label KEY:
-                 at most 5 goroutines per group, and the group's total
+  -group GROUP   group by userloc|curloc|goloc|startloc|name|running|user
+                 or label KEY: at most 5 goroutines per group, and the
+                 group's total
   -chan EXPR     only goroutines waiting on the channel EXPR (a goro::Chan<T>,
                  or a channel's debug name)
   -exec CMD...   run CMD (the rest of the line) in each listed goroutine
@@ -31,8 +33,8 @@ Location shown: -u the topmost user frame (default), -r the topmost frame,
 A line:
   * Goroutine 6 - User: ./main.cpp:11 worker (0x4b8465) [chan receive 2s]
 `*` marks the selected goroutine, `(thread N)` a running one's OS thread,
-[...] the wait reason and how long it has waited. The listing ends
-`[N goroutines]`.
+[...] the wait reason and how long it has waited, "NAME" its name if
+goro::set_name gave it one. The listing ends `[N goroutines]`.
 
 Example: goroutines -with userloc worker -group startloc"""
 
@@ -94,8 +96,9 @@ def run(dbg, a):
     sym = dbg.symbolizer()
     sel = dbg.selected_goroutine()
     now = rt.target.now_ns()
-    if o == gcmd.Options():  # the plain listing: one pass, no per-goroutine objects
-        yield from gcmd.fast_listing(rt, sym, now, sel, dbg.progress)
+    if o in (gcmd.Options(), gcmd.Options(group="userloc")):
+        # the plain listing and -group userloc: one pass, no per-goroutine objects
+        yield from gcmd.fast_listing(rt, sym, now, sel, dbg.progress, group=bool(o.group))
         return
     views = gcmd.collect(rt, now, dbg.progress)
     if sel is not None:
