@@ -195,7 +195,10 @@ def user_location_of(rt, sym, v: GView) -> Frame:
 
 def location(rt, sym, v: GView, which: str) -> Frame:
     if which == "goloc":
-        return sym.frames(v.gopc, True)[-1] if v.gopc else Frame("", "", 0, 0)
+        # the user's go() call: the innermost user frame at the call (a
+        # helper that starts the goroutine may be inlined into its caller;
+        # the physical function is then the caller, not the go() line)
+        return sym.user_frame([v.gopc], True)[0] if v.gopc else Frame("", "", 0, 0)
     if which == "startloc":
         return sym.frames(v.startpc, False)[-1] if v.startpc else Frame("", "", 0, 0)
     if which == "userloc":

@@ -349,16 +349,23 @@ def chain_histogram(rt, h: Header, old=False, limit_buckets=1 << 22):
     return hist
 
 
+def grow_at(L, B: int) -> int:
+    """The count a map of 2^B buckets holds before an insert grows it: Go's
+    overLoadFactor(count+1, B), count+1 > bucketCnt && count+1 > 6.5 * 2^B."""
+    lim = L.const("loadFactorNum") * ((1 << B) // L.const("loadFactorDen"))
+    return max(L.const("bucketCnt"), lim)
+
+
 def info_lines(rt, h: Header) -> List[str]:
     t = h.type
     L = rt.L
     nb = 1 << h.B
     lf = h.count / nb if nb else 0
-    lim = L.const("loadFactorNum") / L.const("loadFactorDen")
     kv = f"map[{t.keyname}]{t.elemname}" if t else "map (no type descriptor)"
     out = [f"{kv} at {h.addr:#x}",
            f"  count      {h.count}",
-           f"  B          {h.B} ({nb} buckets), load factor {lf:.2f} (grows above {lim:g})",
+           f"  B          {h.B} ({nb} bucket{'s' if nb != 1 else ''}), load factor {lf:.2f}; "
+           f"grows when count passes {grow_at(L, h.B)}",
            f"  flags      {h.flags:#04x} {' '.join(h.flag_names()) or '-'}",
            f"  noverflow  {h.noverflow}",
            f"  hash0      {h.hash0:#010x}",

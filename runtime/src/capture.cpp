@@ -42,19 +42,22 @@ constexpr int kMaxQueue = 1 << 20;  // waiters listed per queue
 constexpr int kMaxChain = 1 << 16;  // buckets per overflow chain
 
 // parked_pcs appends the return addresses of a parked goroutine: its saved
-// pc, then the frame-pointer chain, every frame inside its stack.
-GORO_NO_TSAN void parked_pcs(uintptr_t lo, uintptr_t hi, uintptr_t pc, uintptr_t bp,
+// pc, then the frame-pointer chain, every frame inside its stack, at most
+// kMaxFrames. Returns whether the chain goes on beyond them (Go's traceback
+// then prints "...additional frames elided...").
+GORO_NO_TSAN bool parked_pcs(uintptr_t lo, uintptr_t hi, uintptr_t pc, uintptr_t bp,
                              std::vector<uintptr_t>& pcs) {
   pcs.push_back(pc);
   for (int i = 0; i < kMaxFrames; i++) {
-    if (bp < lo || bp + 16 > hi || (bp & 7)) break;
+    if (bp < lo || bp + 16 > hi || (bp & 7)) return false;
     uintptr_t next = reinterpret_cast<const uintptr_t*>(bp)[0];
     uintptr_t ret = reinterpret_cast<const uintptr_t*>(bp)[1];
-    if (!ret) break;
+    if (!ret) return false;
     pcs.push_back(ret);
-    if (next <= bp) break;
+    if (next <= bp) return false;
     bp = next;
   }
+  return bp >= lo && bp + 16 <= hi && reinterpret_cast<const uintptr_t*>(bp)[1] != 0;
 }
 
 // lister fills an object's waiter lists. With the world fully stopped every
@@ -431,7 +434,7 @@ GORO_NO_TSAN void capture_g(capture& c, const G* gp, const G* self, bool stopped
     if (o.frames && k < fm->nfrozenpcs)
       c.pcs.insert(c.pcs.end(), fm->frozenpcs + k, fm->frozenpcs + fm->nfrozenpcs);
     else if (o.frames)
-      parked_pcs(g.stacklo, g.stackhi, g.pc, g.bp, c.pcs);
+      g.elided = parked_pcs(g.stacklo, g.stackhi, g.pc, g.bp, c.pcs);
   } else if (g.current) {
     if (o.frames) current_pcs(c.pcs);
   } else if (st == _Grunnable || st == _Gwaiting) {
@@ -445,7 +448,7 @@ GORO_NO_TSAN void capture_g(capture& c, const G* gp, const G* self, bool stopped
       g.gp = gp;
       g.runs = gp->runs.load(std::memory_order_relaxed);
     } else if (o.frames) {
-      parked_pcs(g.stacklo, g.stackhi, g.pc, g.bp, c.pcs);
+      g.elided = parked_pcs(g.stacklo, g.stackhi, g.pc, g.bp, c.pcs);
     }
   }
   g.npc = static_cast<uint32_t>(c.pcs.size()) - g.pc0;
@@ -478,13 +481,16 @@ GORO_NO_TSAN void walk_stacks(capture& c) {
   for (capg& g : c.gs) {
     if (!g.gp) continue;
     g.pc0 = static_cast<uint32_t>(c.pcs.size());
-    parked_pcs(g.stacklo, g.stackhi, g.pc, g.bp, c.pcs);
+    g.elided = parked_pcs(g.stacklo, g.stackhi, g.pc, g.bp, c.pcs);
     std::atomic_thread_fence(std::memory_order_acquire);
     const G* gp = g.gp;
     // (Woken but not yet run is fine: only running changes frame links.)
     g.stale = gp->runs.load(std::memory_order_relaxed) != g.runs || gp->sched.sp != g.sp ||
               gp->sched.bp != g.bp || gp->sched.pc != g.pc;
-    if (g.stale) c.pcs.resize(g.pc0);
+    if (g.stale) {
+      c.pcs.resize(g.pc0);
+      g.elided = false;
+    }
     g.npc = static_cast<uint32_t>(c.pcs.size()) - g.pc0;
     g.gp = nullptr;
   }

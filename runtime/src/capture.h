@@ -54,6 +54,7 @@ struct capg {
   bool current;        // the capturing goroutine (its stack is the caller's)
   bool nostack;        // running on a worker that was not stopped
   bool frozen;         // running on a worker frozen for a fatal report (freeze_others)
+  bool elided;         // its frame chain goes on past kMaxFrames (dumps say so, as Go does)
   bool stale;          // it ran before its stack could be read (see capture_state)
   int32_t m;           // worker while running, -1 otherwise
   int64_t waitsince;   // nanotime clock (coarse), 0 if unknown

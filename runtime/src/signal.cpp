@@ -72,8 +72,10 @@ void on_quit(int, siginfo_t* info, void* uc) {
 }
 
 // ---- freezing the other workers for a fatal report ----
-// SIGURG, as Go preempts with: debuggers and sanitizers pass it through
-// silently (GDB and LLDB neither stop nor print). The handler records where
+// SIGURG, as Go preempts with: GDB and the sanitizers pass it through
+// silently; LLDB 16 stops on it by default, so its plugin sets `process
+// handle SIGURG -p true -s false -n false` (Delve does the same for Go's
+// preemption signal). The handler records where
 // its thread was and then waits for the exit; it runs only while g_freezing
 // is set, otherwise a SIGURG goes to whoever had it before.
 std::atomic<bool> g_freezing{false};

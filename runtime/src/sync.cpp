@@ -174,7 +174,7 @@ void RWMutex::rUnlockSlow(int32_t r) noexcept {
   }
 }
 
-void RWMutex::lock() noexcept {
+void RWMutex::lockSlow() noexcept {
   // First, resolve competition with other writers.
   w.lock_as(this, objkind::rwmutex, waitReason::syncRWMutexLock);
   // Announce to readers there is a pending writer.
@@ -227,7 +227,7 @@ void WaitGroup::add(int delta) {
   for (; w != 0; w--) semrelease1(&sema, &waiters, false);
 }
 
-void WaitGroup::wait() {
+void WaitGroup::waitSlow() {
   uint64_t st = state.load();
   for (;;) {
     int32_t v = static_cast<int32_t>(st >> 32);
@@ -246,7 +246,7 @@ void WaitGroup::wait() {
 
 // ---------------------------------------------------------------- Cond
 
-void Cond::wait() {
+void Cond::waitSlow() {
   if (!getg()) throw_not_goroutine(to_string(waitReason::syncCondWait));
   uint32_t t = notifyListAdd(&notify);
   L.unlock();

@@ -146,10 +146,9 @@ bool sleep_commit(G*, void* arg) {
 
 }  // namespace goro::detail
 
-namespace goro {
+namespace goro::detail {
 
-void sleep(std::chrono::nanoseconds d) noexcept {
-  using namespace detail;
+void timeSleep(std::chrono::nanoseconds d) noexcept {
   if (d.count() <= 0) return;
   G* gp = getg();
   if (!gp) {
@@ -161,12 +160,6 @@ void sleep(std::chrono::nanoseconds d) noexcept {
   // cannot fire and ready a goroutine that is still running.
   gopark(sleep_commit, &t, waitReason::sleep);
 }
-
-}  // namespace goro
-
-// ---------------------------------------------------------------- Timer, Ticker
-
-namespace goro::detail {
 
 // timerstate is a Timer/Ticker: the heap entry plus the channel it sends
 // on. References: the handle's and, from start until the timer is stopped

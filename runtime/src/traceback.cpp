@@ -38,6 +38,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 #include <unordered_map>
 #include <vector>
@@ -209,11 +210,32 @@ std::string closure_type(std::string a) {
 
 // lambda_spelling: 0 not a closure type, 1 DWARF's ("f()::<lambda()>",
 // clang's "$_0"), 2 the demangler's ("f::{lambda()#1}").
+// The last "::" component counts at nesting depth 0 only:
+// "std::_Invoker<std::tuple<f::{lambda()#1}> >" is no closure type.
 int lambda_spelling(const std::string& t) {
-  size_t k = t.rfind("::");
-  std::string last = k == std::string::npos ? t : t.substr(k + 2);
-  if (last.compare(0, 7, "{lambda") == 0) return 2;
-  return last.compare(0, 7, "<lambda") == 0 || last.compare(0, 2, "$_") == 0 ? 1 : 0;
+  size_t start = 0;
+  int depth = 0;
+  for (size_t j = 0; j + 1 < t.size(); j++) {
+    char c = t[j];
+    if (c == '<' || c == '(' || c == '{' || c == '[') depth++;
+    if (c == '>' || c == ')' || c == '}' || c == ']') depth--;
+    if (c == ':' && t[j + 1] == ':' && depth == 0) start = j + 2;
+  }
+  std::string_view last = std::string_view(t).substr(start);
+  if (last.starts_with("{lambda")) return 2;
+  return last.starts_with("<lambda") || last.starts_with("$_") ? 1 : 0;
+}
+
+// lambda_in: the first closure type among name's template arguments, looking
+// through wrappers ("std::_Invoker<std::tuple<f::{lambda()#1}> >"); "" if none.
+std::string lambda_in(const std::string& name, int depth = 3) {
+  for (const std::string& a : template_args(name)) {
+    std::string t = closure_type(a);
+    if (lambda_spelling(t)) return t;
+    if (depth > 0)
+      if (std::string inner = lambda_in(t, depth - 1); !inner.empty()) return inner;
+  }
+  return "";
 }
 
 // drop_scope_params turns "f(int)::<lambda()>" into "f::<lambda()>" (and
@@ -246,9 +268,11 @@ std::string drop_scope_params(const std::string& t) {
 }
 
 // qualify_lambdas names each bare "operator()" frame of fs[from..] (one pc's
-// frames, innermost first) after the closure its callers name.
+// frames, innermost first) after the closure its callers name, or, inlined
+// straight into a user function F, "F::{lambda}" (F's own lambda: number and
+// parameters unknown); outermost first, so a chain of them nests.
 void qualify_lambdas(std::vector<frame>& fs, size_t from) {
-  for (size_t i = from; i + 1 < fs.size(); i++) {
+  for (size_t i = fs.size() - 1; i-- > from;) {
     frame& f = fs[i];
     if (f.fn.compare(0, 10, "operator()") != 0 || f.fn.find("::") != std::string::npos) continue;
     std::string scope, outer = elide_params(fs[i + 1].fn);  // "...(...)"
@@ -260,19 +284,19 @@ void qualify_lambdas(std::vector<frame>& fs, size_t from) {
       for (size_t o = i + 1; o < fs.size() && gnu.empty(); o++) {
         // (libbacktrace names inlined library frames by DW_AT_name: "__invoke_impl<...>")
         const std::string& n = fs[o].fn;
+        std::string t = lambda_in(n);
+        int sp = t.empty() ? 0 : lambda_spelling(t);
+        if (sp == 2) gnu = t;
+        if (sp == 1 && dwarf.empty()) dwarf = t;
         if (n.compare(0, 5, "std::") != 0 && n.compare(0, 22, "goro::detail::closure<") != 0 &&
             fs[o].file.find("/include/c++/") == std::string::npos)
           break;
-        for (const std::string& a : template_args(n)) {
-          std::string t = closure_type(a);
-          int sp = lambda_spelling(t);
-          if (sp == 0) continue;
-          if (sp == 2) gnu = t;
-          if (sp == 1 && dwarf.empty()) dwarf = t;
-          break;
-        }
       }
       scope = !gnu.empty() ? gnu : dwarf.empty() ? "" : drop_scope_params(dwarf);
+      const frame& o = fs[i + 1];
+      if (scope.empty() && !o.fn.empty() && !is_runtime_frame(o) &&
+          o.fn.compare(0, 5, "std::") != 0 && o.file.find("/include/c++/") == std::string::npos)
+        scope = o.fn + "::{lambda}";
     }
     if (!scope.empty()) f.fn = scope + "::" + f.fn + (f.fn == "operator()" ? "()" : "");
   }
@@ -337,6 +361,7 @@ std::string render_frames(const capture& c, const capg& g) {
       out += "\n";
     }
   }
+  if (g.elided) out += "...additional frames elided...\n";
   return out;
 }
 

@@ -173,6 +173,15 @@ TEST_P(SchedTest, SleepAndTimers) {
     }
     EXPECT_GE(last - first, 20ms);  // 5 more ticks: at least 4 full periods apart
     tick.stop();
+    // Go: time.NewTicker(0) and negative intervals panic
+    for (std::chrono::nanoseconds d : {0ns, -1000000ns}) {
+      try {
+        goro::Ticker bad(d);
+        ADD_FAILURE() << "Ticker(" << d.count() << "ns) did not panic";
+      } catch (const goro::Panic& p) {
+        EXPECT_STREQ(p.what(), "non-positive interval for NewTicker");
+      }
+    }
   });
 }
 

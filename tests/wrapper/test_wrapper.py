@@ -105,6 +105,23 @@ def test_gdb_takes_its_options_before_a_double_dash():
     assert p.returncode != 0 and "end the debugger's options with '--'" in p.stderr, p.stderr
 
 
+def test_relative_paths_mean_the_callers_directory(tmp_path):
+    """A program, a -x script and a core given relative to where the user
+    typed the command (the wrapper works in its checkout, the debuggers in
+    the caller's directory)."""
+    b = gdbtest.fixture("blocked")
+    os.symlink(b, tmp_path / "prog")
+    (tmp_path / "cmds.gdb").write_text("echo from-script\\n\n")
+    for dbg, opts in (("gdb", ["-batch", "-x", "cmds.gdb"]),
+                      ("lldb", ["-b", "-o", "target list"])):
+        p = subprocess.run([SCRIPT, dbg, *opts, "--", "./prog"], capture_output=True, text=True,
+                           timeout=120, stdin=subprocess.DEVNULL, cwd=tmp_path)
+        assert p.returncode == 0, (dbg, p.stdout + p.stderr)
+        want = "from-script" if dbg == "gdb" else "prog"
+        assert want in p.stdout and "No such file" not in p.stdout + p.stderr, \
+            (dbg, p.stdout + p.stderr)
+
+
 def test_lldb_takes_its_options_before_a_double_dash():
     b = gdbtest.fixture("blocked")
     p = run("lldb", "-b", "-o", "goroscope show", "-o", "settings show target.run-args", "--",

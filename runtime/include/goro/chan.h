@@ -147,7 +147,10 @@ class Chan {
 
   // send sends v, blocking until a receiver takes it or buffer space frees.
   // Throws Panic("send on closed channel").
-  void send(T v) { detail::chansend(c_, &v, true); }
+  void send(T v) {
+    detail::chansend(c_, &v, true);
+    detail::keep_frame();
+  }
   // try_send sends only if it can do so without blocking (Go's select with a
   // default case). On false, v is untouched.
   bool try_send(T& v) { return detail::chansend(c_, &v, false); }

@@ -44,6 +44,17 @@
 
 namespace goro::detail {
 
+// keep_frame follows every call that may park a goroutine in goro's inline
+// API, so the call is never compiled as a tail call: `void shard(WaitGroup*
+// wg) { ...; wg->wait(); }` at -O2 would otherwise `jmp` into the runtime and
+// take shard's frame off the stack, and every traceback, `goroutines` line and
+// debugger backtrace would lose the user's line the goroutine is parked at
+// (tests/programs: spawn_tree, exceptions at g++ -O2). Go never tail-calls;
+// an empty volatile asm after the call costs no instruction. Rejected:
+// -fno-optimize-sibling-calls (the user's build flags are not ours), marking
+// the out-of-line functions (a callee cannot stop its caller's jmp).
+[[gnu::always_inline]] inline void keep_frame() noexcept { asm volatile(""); }
+
 // Goroutine status values (Go's runtime2.go, same numbers).
 enum gstatus : uint32_t {
   _Gidle = 0,      // just allocated, not yet initialized

@@ -200,9 +200,16 @@ class ExternalWaker {
 // queue; the local one keeps a yield a single lock-free switch).
 void yield() noexcept;
 
+namespace detail {
+void timeSleep(std::chrono::nanoseconds d) noexcept;
+}  // namespace detail
+
 // sleep parks the calling goroutine for at least d (Go's time.Sleep).
 // d <= 0 returns at once. On a plain thread it sleeps the thread.
-void sleep(std::chrono::nanoseconds d) noexcept;
+[[gnu::always_inline]] inline void sleep(std::chrono::nanoseconds d) noexcept {
+  detail::timeSleep(d);
+  detail::keep_frame();
+}
 
 // goid is the running goroutine's id, 0 outside goroutines.
 uint64_t goid() noexcept;

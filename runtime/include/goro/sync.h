@@ -284,6 +284,7 @@ class RWMutex {
     if (readerCount.fetch_add(1) + 1 < 0) [[unlikely]]
       rlockSlow();
     noteRLocked();
+    detail::keep_frame();
   }
   // try_rlock read-locks rw if no writer holds or waits for it (TryRLock).
   bool try_rlock() noexcept {
@@ -307,7 +308,10 @@ class RWMutex {
   // Mutex w), then it waits for the active readers to leave. Blocks with
   // waitreason "sync.RWMutex.Lock"; w.owner records the writer's goid from
   // the moment it holds w. Precondition: on a goroutine if it may block.
-  void lock() noexcept;
+  void lock() noexcept {
+    lockSlow();
+    detail::keep_frame();
+  }
   // try_lock write-locks rw if it is entirely free (TryLock).
   bool try_lock() noexcept;
   // unlock releases the write lock and admits the readers that queued
@@ -324,6 +328,7 @@ class RWMutex {
   friend struct detail::debug_layout;
 
   void rlockSlow() noexcept;
+  void lockSlow() noexcept;
   void rUnlockSlow(int32_t r) noexcept;
   // noteRLocked records this read lock in the goroutine (G.rlocked): one
   // TLS load and a store, as Mutex records its owner.
@@ -367,11 +372,16 @@ class WaitGroup {
   // zero; returns at once if it is. Throws goro::Panic "sync: WaitGroup is
   // reused before previous Wait has returned" on that misuse.
   // Precondition: on a goroutine if the counter may be non-zero.
-  void wait();
+  void wait() {
+    waitSlow();
+    detail::keep_frame();
+  }
 
  private:
   friend class SyncDebugAccess;
   friend struct detail::debug_layout;
+
+  void waitSlow();
 
   std::atomic<uint64_t> state{0};  // high 32 bits: counter (int32); low 32 bits: waiters
   std::atomic<uint32_t> sema{0};   // waiters' wake-up permits
@@ -401,6 +411,7 @@ class Once {
   void call(F&& f, Args&&... args) {
     if (done.load(std::memory_order_acquire) == 0) [[unlikely]]
       callSlow(std::forward<F>(f), std::forward<Args>(args)...);
+    detail::keep_frame();
   }
 
  private:
@@ -471,7 +482,10 @@ class Cond {
   // before returning. Wake-ups may outlive the condition, so wait in a loop:
   //   std::unique_lock lk(mu); while (!cond()) c.wait();
   // Preconditions: the caller holds L; on a goroutine (fatal error otherwise).
-  void wait();
+  void wait() {
+    waitSlow();
+    detail::keep_frame();
+  }
   // signal wakes one goroutine waiting on c, if any (the longest waiting).
   // Holding L is allowed, not required. Works from any thread.
   void signal() noexcept { detail::notifyListNotifyOne(&notify); }
@@ -483,6 +497,8 @@ class Cond {
  private:
   friend class SyncDebugAccess;
   friend struct detail::debug_layout;
+
+  void waitSlow();
 
   detail::notifyList notify;  // waiters (sudog.c == this, ticket = their notifyList ticket)
 };

@@ -49,11 +49,12 @@ class Timer {
   detail::timerstate* t_;
 };
 
-// Ticker sends the time on c() every d (Go's time.NewTicker). d must be > 0.
+// Ticker sends the time on c() every d (Go's time.NewTicker). d must be > 0:
+// goro::Panic "non-positive interval for NewTicker" otherwise, as in Go.
 class Ticker {
  public:
   explicit Ticker(std::chrono::nanoseconds d)
-      : c_(make_chan<Time>(1)), t_(detail::starttimer(c_, d, d)) {}
+      : c_(make_chan<Time>(1)), t_(detail::starttimer(c_, d, positive(d))) {}
   ~Ticker() { detail::releasetimer(t_); }
   Ticker(const Ticker&) = delete;
   Ticker& operator=(const Ticker&) = delete;
@@ -62,6 +63,12 @@ class Ticker {
   void stop() noexcept { detail::stoptimer(t_); }
 
  private:
+  // (a zero period would make starttimer a one-shot Timer)
+  static std::chrono::nanoseconds positive(std::chrono::nanoseconds d) {
+    if (d.count() <= 0) throw Panic("non-positive interval for NewTicker");
+    return d;
+  }
+
   Chan<Time> c_;
   detail::timerstate* t_;
 };
