@@ -4,7 +4,7 @@ Only this package imports gdb. It implements goroscope.debugger.Debugger
 over GDB's Python API (debugger.py, target.py), registers the core's
 commands and settings through one wrapper (commands.py), and adds what
 only GDB has: the pretty-printers, the goroutine unwinder, the stop at
-fatal errors.
+fatal errors, a frame filter naming lambdas in GDB's own backtraces.
 """
 
 import gdb
@@ -17,11 +17,12 @@ def register():
     if registrations or getattr(gdb, "goroscope_loaded", False):
         return
     registrations += 1
-    from . import commands, fatal, printers, state, unwinder
+    from . import commands, fatal, framefilter, printers, state, unwinder
 
     state.install()
     unwinder.install()
     printers.install()
     commands.install()
     fatal.install()
+    framefilter.install()
     gdb.goroscope_loaded = True

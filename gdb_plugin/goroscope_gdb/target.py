@@ -8,6 +8,7 @@ import time
 import gdb
 
 from goroscope.errors import MemoryReadError
+from goroscope import addr2line as a2l
 from goroscope.stacks import strip_return_type
 from goroscope.target import Frame, Target, Thread
 
@@ -157,6 +158,13 @@ class GdbTarget(Target):
         sal = gdb.find_pc_line(pc)
         file = sal.symtab.fullname() if sal.symtab else ""
         msym, mstart = minimal_symbol(pc)
+        if msym.endswith(" [clone .cold]") and mstart is not None:
+            # The cold part of a function GCC split: GDB's blocks there lose
+            # inline levels (and so the user's line); addr2line reads them.
+            chain = cold_chain(pc, mstart)
+            if chain:
+                return a2l.frames_from_chain(
+                    chain, pc, strip_return_type(msym[:-len(" [clone .cold]")]))
         funcs = []
         b = block
         while b is not None and not (b.is_global or b.is_static):
@@ -242,6 +250,22 @@ class GdbTarget(Target):
 
     def now_ns(self):
         return None if connection_type() in ("core", "") else time.monotonic_ns()
+
+
+def cold_chain(pc, mstart):
+    """addr2line's inline chain for pc in a `[clone .cold]` part, found by
+    its mangled ELF symbol and offset (no load bias needed), or []."""
+    demangle = gdb.parameter("print demangle")
+    try:
+        gdb.execute("set print demangle off", to_string=True)
+        s = gdb.execute(f"info symbol {pc:#x}", to_string=True)
+    except gdb.error:
+        return []
+    finally:
+        gdb.execute(f"set print demangle {'on' if demangle else 'off'}", to_string=True)
+    mangled = s.split(" in section ")[0].strip().rpartition(" + ")[0] or s.split()[0]
+    path = gdb.solib_name(pc) or gdb.current_progspace().filename
+    return a2l.addr2line(path, f"{mangled}+{pc - mstart:#x}") if mangled else []
 
 
 def minimal_symbol(pc):

@@ -7,7 +7,7 @@ prints a lambda: `main::{lambda()#1}::operator()() const`, where LLVM's
 demangler would say `'lambda'()`). Where LLDB 16 parses no DWARF function
 for an address (a function GCC split into hot and cold parts, DW_AT_ranges),
 binutils' addr2line reads the inline chain instead (one process per module,
-fed on stdin; see Addr2line).
+fed on stdin; goroscope.addr2line).
 """
 
 import functools
@@ -18,6 +18,7 @@ import time
 
 import lldb
 
+from goroscope import addr2line as a2l
 from goroscope.errors import MemoryReadError
 from goroscope.stacks import strip_return_type
 from goroscope.target import Frame, Target, Thread
@@ -37,50 +38,6 @@ def gnu_demangle(mangled):
     except (OSError, subprocess.SubprocessError):
         return None
     return out if out and out != mangled else None
-
-
-class Addr2line:
-    """One `addr2line -i -f -C` process per module, fed addresses on stdin.
-    Each address is followed by the sentinel 0, whose answer ("??" / "??:0")
-    ends the address's inline chain."""
-
-    def __init__(self, path):
-        self.p = subprocess.Popen(["addr2line", "-i", "-f", "-C", "-e", path],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
-
-    def chain(self, file_addr):
-        self.p.stdin.write(f"{file_addr:#x}\n0\n")
-        self.p.stdin.flush()
-        out = []
-        while True:
-            name, loc = self.p.stdout.readline().rstrip("\n"), self.p.stdout.readline()
-            if not loc:
-                raise OSError("addr2line ended")
-            f, _, ln = loc.split(" (discriminator")[0].strip().rpartition(":")
-            if out and name == "??" and f == "??":
-                return out  # the sentinel's answer (the address has one pair at least)
-            out.append((name, f, int(ln) if ln.isdigit() else 0))
-
-
-_addr2line = {}
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def addr2line(path, file_addr):
-    """[(name, file, line)] of file_addr's inline chain in the ELF at path,
-    innermost first (binutils' addr2line), or [] if unknown."""
-    if not path or not shutil.which("addr2line"):
-        return []
-    try:
-        a = _addr2line.get(path)
-        if a is None:
-            a = _addr2line[path] = Addr2line(path)
-        chain = a.chain(file_addr)
-    except (OSError, ValueError):
-        _addr2line.pop(path, None)
-        return []
-    return [c for c in chain if c[0] != "??"] if chain else []
 
 
 class LldbTarget(Target):
@@ -231,9 +188,9 @@ class LldbTarget(Target):
             # function GCC split into hot and cold parts (DW_AT_ranges: a
             # lambda's operator(), goro's gopark): binutils' addr2line reads
             # them. (Its spelling of the physical level is replaced below.)
-            chain = addr2line(sc.GetModule().GetFileSpec().fullpath, addr.GetFileAddress())
+            chain = a2l.addr2line(sc.GetModule().GetFileSpec().fullpath, addr.GetFileAddress())
             if chain:
-                return self.frames_from_chain(sc, pc, chain)
+                return a2l.frames_from_chain(chain, pc, self.physical_name(sc))
         inl = []  # (name, call file, call line), innermost first
         b = sc.GetBlock()
         while b and b.IsValid():
@@ -277,17 +234,6 @@ class LldbTarget(Target):
         if phys.startswith("___lldb_unnamed_symbol"):
             phys = ""  # a stripped library's local symbol: GDB's "??"
         return phys
-
-    def frames_from_chain(self, sc, pc, chain):
-        """Frames from addr2line's inline chain [(name, file, line)], innermost
-        first; the physical level named as symbolize names it."""
-        names = [strip_return_type(n) for n, _, _ in chain[:-1]] + [self.physical_name(sc)]
-        out = []
-        for i, (name, (_, f, ln)) in enumerate(zip(names, chain)):
-            if "::" not in name.split("<")[0].split("(")[0] and "/include/c++/" in f:
-                name = "std::" + name
-            out.append(Frame(name, f, ln, pc, inlined=i < len(chain) - 1))
-        return out
 
     def now_ns(self):
         return None if self.is_core() else time.monotonic_ns()

@@ -38,6 +38,14 @@ def is_runtime_frame(f: Frame) -> bool:
     """
     if f.function and (f.function.startswith(RUNTIME_PREFIXES) or f.function.startswith("std::")):
         return True
+    if f.function.startswith("_"):
+        # A reserved identifier (a leading underscore in the global
+        # namespace): the C/C++ implementation's, never a user's function
+        # (glibc's __memcpy_avx512_unaligned_erms, _int_malloc: where a
+        # worker frozen for a fatal report may be).
+        return True
+    if not f.function and not f.file:
+        return True  # a pc nothing names (a signal trampoline): not the user's
     if "/include/goro/" in f.file or "/runtime/src/" in f.file:
         return True  # goro's sources (a debugger may name an anonymous-namespace function bare)
     return not f.function and "/include/c++/" in f.file

@@ -127,6 +127,9 @@ bool is_runtime_frame(const frame& f) {
       "__sanitizer",    "__asan",       "__tsan",      "__interceptor"};
   for (const char* p : prefixes)
     if (f.fn.compare(0, std::strlen(p), p) == 0) return true;
+  // A reserved identifier (leading underscore, global namespace): glibc's
+  // and the C++ implementation's, never a user's (__memcpy_avx512_..., _int_malloc).
+  if (!f.fn.empty() && f.fn[0] == '_') return true;
   if (f.file.empty()) return false;
   static const std::string rtdir = GORO_RUNTIME_DIR "/";
   return f.file.compare(0, rtdir.size(), rtdir) == 0 ||
