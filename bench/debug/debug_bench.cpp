@@ -1,9 +1,16 @@
 // debug_bench.cpp — the cost of goro::debug::snapshot (bench/debug).
 //
-//   snapshot_pause/10000     10k goroutines parked on a channel, 2 workers,
-//                            no maps: the stop-the-world pause (stop request
-//                            to restart: capture only), counter pause_us, and
-//                            the whole call (symbolize + JSON) as the time.
+//   snapshot_pause/N/R/S     N goroutines (1k, 10k, 100k) parked in a
+//                            channel receive, 2 workers, no maps: the
+//                            stop-the-world pause (stop request to restart:
+//                            capture only), counter pause_us, and the whole
+//                            call (symbolize + JSON) as the time. R: the
+//                            referenced_by scan of every stack (0 off, 1 on;
+//                            counters scan_us, its time after the pause, and
+//                            stack_b, bytes scanned per goroutine).
+//                            S: 0 all on one channel (every stack holds it:
+//                            one target, N hits), 1 each on its own channel
+//                            (N targets).
 //   map_roundtrip/1000000    a named goro::Map<int64_t, int64_t> of 1M
 //                            entries, all buckets (bucket_limit 0): write the
 //                            snapshot (counter write_ms, pause_ms) and parse
@@ -14,6 +21,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <rapidjson/document.h>
 
@@ -24,39 +32,54 @@ namespace {
 
 void BM_snapshot_pause(benchmark::State& st) {
   const int n = static_cast<int>(st.range(0));
+  const bool refs = st.range(1) != 0, own = st.range(2) != 0;
   goro::run(goro::Config{2, 0}, [&] {
     auto ch = goro::make_chan<int>();
     goro::WaitGroup started, exited;
     started.add(n);
     exited.add(n);
-    for (int i = 0; i < n; i++)
-      goro::go([&, ch]() mutable {
+    std::vector<goro::Chan<int>> chans;
+    for (int i = 0; i < n; i++) {
+      if (own) chans.push_back(goro::make_chan<int>());
+      goro::go([&, c = own ? chans.back() : ch]() mutable {
         started.done();
-        ch.recv_ok();
+        c.recv_ok();
         exited.done();
       });
+    }
     started.wait();
     goro::sleep(std::chrono::milliseconds(20));  // every one parked in recv
     goro::debug::SnapshotOptions o;
     o.maps = false;
-    double pause_ns = 0, bytes = 0;
+    o.references = refs;
+    double pause_ns = 0, bytes = 0, stack = 0, scan_ns = 0;
     int64_t iters = 0;
     for (auto _ : st) {
       goro::debug::SnapshotStats s{};
       std::string j = goro::debug::snapshot(o, &s);
       benchmark::DoNotOptimize(j.data());
       if (s.goroutines < static_cast<size_t>(n)) st.SkipWithError("goroutines missing");
+      if (refs && !s.partial && j.find("\"referenced_by\"") == std::string::npos)
+        st.SkipWithError("no referenced_by");  // (partial: a worker the OS did not run)
       pause_ns += static_cast<double>(s.pause_ns);
       bytes += static_cast<double>(s.bytes);
+      stack += static_cast<double>(s.stack_bytes) / static_cast<double>(s.goroutines);
+      scan_ns += static_cast<double>(s.scan_ns);
       iters++;
     }
     st.counters["pause_us"] = pause_ns / static_cast<double>(iters) / 1e3;
     st.counters["mb"] = bytes / static_cast<double>(iters) / 1e6;
+    st.counters["stack_b"] = stack / static_cast<double>(iters);
+    st.counters["scan_us"] = scan_ns / static_cast<double>(iters) / 1e3;
     ch.close();
+    for (auto& c : chans) c.close();
     exited.wait();
   });
 }
-BENCHMARK(BM_snapshot_pause)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_snapshot_pause)
+    ->ArgsProduct({{1000, 10000, 100000}, {0, 1}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_map_roundtrip(benchmark::State& st) {
   const int64_t n = st.range(0);

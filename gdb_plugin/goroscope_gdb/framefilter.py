@@ -59,7 +59,13 @@ class _Decorated(FrameDecorator):
         self._name = name
 
     def function(self):
-        return self._name if self._name else super().function()
+        if self._name:
+            return self._name
+        # GDB's own bt prints a function without its parameter list (its
+        # symbol's print name does have it: through a filter GDB would show
+        # `worker(goro::Chan<int>, goro::WaitGroup*) (jobs=...)`)
+        name = super().function()
+        return stacks.elide_params(name) if isinstance(name, str) else name
 
     def frame_args(self):
         args = super().frame_args()

@@ -14,8 +14,8 @@ Three layers, so the rules never touch a Runtime or memory:
              found by scanning every goroutine's live stack [sp, stack.hi)
              for its address (goro places each goroutine's closure there too)
              from_snapshot(doc): a snapshot document (docs/snapshot-format.md);
-             who references an object is its `referenced_by` when a debugger
-             wrote it, else unknown (the runtime's own snapshot)
+             who references an object is its `referenced_by` (the runtime and
+             the debuggers write it by the same scan), else unknown
   analyze    the verdict, from either builder
 
 and render, the `deadlocks` report. The fixpoint of R9 is a work list
@@ -29,7 +29,8 @@ from typing import Dict, List, Optional, Set, Tuple
 from . import objects
 from .errors import Corrupt, MemoryReadError
 
-SCAN_LIMIT = 1 << 20  # bytes of one stack scanned for references
+SCAN_LIMIT = 1 << 20  # bytes of one live stack scanned for references (the descriptor's
+#                       refs.scan_limit when it has one: the runtime's scan uses the same)
 
 # R2: the wait reasons of a goroutine that nothing can wake.
 FOREVER = frozenset({"chan receive (nil chan)", "chan send (nil chan)", "select (no cases)"})
@@ -257,6 +258,7 @@ def build(rt, views) -> Graph:
     from .snapshot import OPS
 
     gs, stacks = {}, {}
+    frozen = frozen_sps(rt)
     for v in views:
         waits = []
         if v.status == "waiting":
@@ -266,7 +268,10 @@ def build(rt, views) -> Graph:
             except (Corrupt, MemoryReadError):
                 waits = []
         gs[v.goid] = Goroutine(v.goid, v.status, v.reason, waits)
-        stacks[v.goid] = (v.sp, v.stack_lo, v.stack_hi)
+        sp = v.sp
+        if v.status == "running" and not v.stack_lo <= sp < v.stack_hi:
+            sp = frozen.get(v.addr, sp)
+        stacks[v.goid] = (sp, v.stack_lo, v.stack_hi)
     objs = {}
     for g in gs.values():
         for w in g.waits:
@@ -289,22 +294,50 @@ def describe(rt, addr, kind) -> Object:
     return o
 
 
+def frozen_sps(rt):
+    """{G address: sp} of the running goroutines whose worker is frozen for a
+    fatal report (freeze_others): where the signal interrupted them (their
+    thread's registers are the handler's, on its signal stack)."""
+    if not rt.L.has("m.frozensp"):
+        return {}
+    out = {}
+    try:
+        for w in rt.workers():
+            if w["curg"] and rt.field(w["addr"], "m.frozen"):
+                out[w["curg"]] = rt.field(w["addr"], "m.frozensp")
+    except (Corrupt, MemoryReadError):
+        return {}
+    return out
+
+
 def scan_references(rt, stacks, objs):
-    """refs: the goroutines whose live stack holds an object's address or the object."""
+    """refs: the goroutines whose live stack [sp, hi) holds an object's
+    address as an aligned word, or whose stack [lo, hi) holds the object (an
+    sp outside the stack: all of it). A live stack over the limit, or
+    one that cannot be read, leaves every object's refs unknown (None). The
+    runtime's snapshot scans by the same rule (runtime/src/capture.cpp,
+    "references"): both producers write the same referenced_by."""
     if not objs:
         return
+    limit = rt.L.const("refs.scan_limit") if rt.L.has("refs.scan_limit") else SCAN_LIMIT
     targets = set(objs)
     for goid, (sp, lo, hi) in stacks.items():
         for a in targets:
             if lo <= a < hi:
                 objs[a].refs.add(goid)
         start = sp if lo <= sp < hi else lo
-        if hi <= start or hi - start > SCAN_LIMIT:
-            continue
-        try:
-            raw = rt.target.read(start & ~7, hi - (start & ~7))
-        except MemoryReadError:
-            continue
+        if hi <= start:
+            continue  # no stack
+        raw = None
+        if hi - start <= limit:
+            try:
+                raw = rt.target.read(start & ~7, hi - (start & ~7))
+            except MemoryReadError:
+                pass
+        if raw is None:
+            for o in objs.values():
+                o.refs = None
+            return
         for a in targets.intersection(memoryview(raw).cast("Q")):
             objs[a].refs.add(goid)
 

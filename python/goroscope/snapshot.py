@@ -188,7 +188,7 @@ def build(rt, sym, producer="goroscope-gdb", pid=0, frames=True, bucket_limit=40
             order.append((o["addr"], o["kind"]))
     # Who references each waited-on object (the goroutines whose live stack
     # holds its address: deadlock.scan_references): the viewer's "would be
-    # woken by" edges. Only a debugger can tell; the runtime's snapshot has none.
+    # woken by" edges. The runtime's snapshot scans by the same rule.
     refs = {}
     try:
         from . import deadlock

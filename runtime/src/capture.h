@@ -15,7 +15,10 @@
 // into the runtime except object addresses used as identities. Symbolizing
 // (slow: DWARF lookups) happens afterwards, outside the pause, and so do
 // the frame walks of blocked goroutines (checked against G.runs: see
-// walk_stacks in capture.cpp).
+// walk_stacks in capture.cpp). Who references each waited-on object (the
+// snapshot's referenced_by) is a scan of every goroutine's live stack,
+// after the restart, each parked stack before it can change: see
+// "references" in capture.cpp.
 //
 // Safety when the world is not (fully) stopped: G records are never freed,
 // stacks are never unmapped during a run, and every pointer followed (fp
@@ -69,6 +72,13 @@ struct capg {
   const void* rlocked;  // G.rlocked: the RWMutex it holds a read lock of (readLockers)
   const G* gp;          // while its stack walk is pending (capture_state), else null
   uint16_t runs;        // gp->runs when captured
+  // References (capture.cpp's scan_stack): the waited-on objects its live
+  // stack holds (indices into capture::reftargets, unsorted, repeated), and
+  // its G while that scan is left to after the pause (G.refscan), else null.
+  std::vector<uint32_t> refs;
+  G* refg;
+  uint64_t refbytes;  // live stack bytes scanned
+  bool refover;       // not scanned: its live stack is over the bound
 };
 
 // capobj is one object: waited on by some goroutine, or named (or both).
@@ -79,8 +89,10 @@ struct capobj {
   std::string type;  // element type (channels), key/elem types (maps)
   std::vector<std::pair<const char*, int64_t>> ints;                 // kind-specific fields
   std::vector<std::pair<const char*, std::vector<uint64_t>>> lists;  // waiter goids by role
-  std::vector<const sudog*> heads;  // lists[i]'s queue head while it is still to be resolved
-  int32_t map = -1;                 // index into capture::maps for named maps
+  std::vector<const sudog*> heads;      // lists[i]'s queue head while it is still to be resolved
+  int32_t map = -1;                     // index into capture::maps for named maps
+  bool refknown = false;                // referenced_by below is known (see capture::refs)
+  std::vector<uint64_t> referenced_by;  // goids whose live stack holds it, ascending
 };
 
 // capslot is one occupied slot's text: [k, k+kn) and [v, v+vn) of capture::text.
@@ -126,6 +138,10 @@ struct captureopts {
   std::string map;      // only this named map ("" = all)
   uint64_t bucket_offset = 0;
   uint64_t bucket_limit = 4096;           // 0 = all
+  bool refs = false;                      // referenced_by (needs the world stopped)
+  uintptr_t self_sp = 0;                  // the capturing goroutine's live stack starts here (refs)
+  bool debugger_stopped = false;          // every thread is stopped by a debugger: no stop,
+                                          // no locks (goroscope_snapshot_stopped)
   const G* only = nullptr;                // capture just these goroutines (leak reports) ...
   const std::vector<G*>* list = nullptr;  // ... (list != null)
 };
@@ -145,7 +161,12 @@ struct capture {
   std::vector<capwait> waits;
   std::vector<capobj> objs;
   std::vector<capmap> maps;
-  std::string text;  // map keys/elems
+  std::string text;                   // map keys/elems
+  bool refs = false;                  // referenced_by known for every waited-on object
+  bool refs_unreadable = false;       // some goroutine's stack cannot be scanned (running)
+  uint64_t refs_bytes = 0;            // stack bytes scanned for it
+  int64_t refs_ns = 0;                // the scan after the restart (stop-the-world captures)
+  std::vector<uintptr_t> reftargets;  // the waited-on objects' addresses, sorted
 };
 
 // capture_state fills `out` (see the file comment). Callable from a

@@ -103,6 +103,7 @@ bool chanparkcommit(G*, void* lk) {
 
 // send completes a send to the parked receiver sg (c locked; unlocks it).
 void send(hchan* c, sudog* sg, void* ep, bool unlock) {
+  refscan_before(sg->g);  // a snapshot's scan of its parked stack first
   if (sg->elem) {
     c->elemtype->move_construct(sg->elem, ep);  // sendDirect
     sg->elem = nullptr;
@@ -116,6 +117,7 @@ void send(hchan* c, sudog* sg, void* ep, bool unlock) {
 
 // recv completes a receive from the parked sender sg (c locked; unlocks).
 void recv(hchan* c, sudog* sg, void* ep, bool unlock) {
+  refscan_before(sg->g);  // a snapshot's scan of its parked stack first (its value moves out)
   if (c->dataqsiz == 0) {
     if (ep) c->elemtype->move_construct(ep, sg->elem);  // recvDirect
   } else {

@@ -8,7 +8,8 @@
 //   {"cmd":"snapshot", options...}       -> one snapshot line
 //   {"cmd":"stream","hz":10, options...} -> a snapshot line every 1/hz s
 //   {"cmd":"stop"}                       -> ends the stream
-// options: frames, maps (bool), map (string), bucket_offset, bucket_limit.
+// options: frames, maps, references (bool), map (string), bucket_offset,
+// bucket_limit.
 // Anything else gets {"error":"..."}; a longer line closes the connection.
 //
 // Safety rules (the issue's): the Unix socket is created with mode 0600
@@ -122,8 +123,8 @@ bool parse_options(const rapidjson::Value& d, SnapshotOptions& o, std::string& e
     std::string k(it->name.GetString(), it->name.GetStringLength());
     const auto& v = it->value;
     if (k == "cmd" || k == "hz") continue;
-    if ((k == "frames" || k == "maps") && v.IsBool()) {
-      (k == "frames" ? o.frames : o.maps) = v.GetBool();
+    if ((k == "frames" || k == "maps" || k == "references") && v.IsBool()) {
+      (k == "frames" ? o.frames : k == "maps" ? o.maps : o.references) = v.GetBool();
     } else if (k == "map" && v.IsString()) {
       o.map.assign(v.GetString(), std::min<size_t>(v.GetStringLength(), 64));
     } else if ((k == "bucket_offset" || k == "bucket_limit") && v.IsUint64()) {

@@ -566,6 +566,7 @@ inline void gogo(m* mp, G* from, G* to, bool from_exits = false) {
     tls_g = nullptr;
     tls_who = mp->whotoken;  // the worker thread's own identity
   } else {
+    refscan_before(to);  // a snapshot's scan of its parked stack first
     to->m = mp->id;
     to->atomicstatus.store(_Grunning, std::memory_order_relaxed);
     to->runs.store(to->runs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

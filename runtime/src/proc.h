@@ -117,6 +117,9 @@ struct schedt {
   std::atomic<uint32_t> gcwaiting;  // 1: workers stop at their next safe point (futex word)
   std::atomic<uint32_t> stopnote;   // bumped by each worker that stops (futex word)
   mutex worldsema;                  // held by the one stop-the-world in progress (Go's worldsema)
+  // The epoch of the snapshot whose stack scan for references is still
+  // running after the pause (capture.cpp), 0: none (see refscan_before).
+  std::atomic<uint32_t> refscan;
   // Goroutines.
   std::atomic<uint64_t> goidgen;   // last goid handed out (to a worker's batch or a thread)
   std::atomic<int32_t> ngsys;      // unused (Go counts system goroutines)
@@ -269,6 +272,27 @@ inline uint64_t goidof(const G* gp) noexcept {
 #else
 #define GORO_NO_TSAN
 #endif  // O(1) through sched.goidx; null if none
+// GORO_NO_SANITIZE_SCAN marks a word-by-word scan of parked goroutines'
+// stacks (capture.cpp's references): ASan would report the redzones
+// between their locals, TSan the reads (ordered by the stop, not by atomics).
+#if GORO_ASAN
+#define GORO_NO_SANITIZE_SCAN __attribute__((no_sanitize("address"))) GORO_NO_TSAN
+#else
+#define GORO_NO_SANITIZE_SCAN GORO_NO_TSAN
+#endif
+// refscan_before: gp is about to run, or a waker is about to write into
+// its stack (a channel's direct send or receive). While a snapshot still
+// scans parked stacks for references after its pause (capture.cpp's
+// "references"), gp's stack is first scanned as the pause left it, as Go's
+// GC scans a goroutine's stack before it runs. Otherwise one load.
+void refscan_slow(G* gp) noexcept;
+// kRefScanLimit: the live stack bytes of one goroutine that scan reads at
+// most (a larger one makes every referenced_by unknown). The descriptor
+// exports it (refs.scan_limit), so the debuggers' scan uses the same bound.
+inline constexpr uintptr_t kRefScanLimit = 1 << 20;
+inline void refscan_before(G* gp) noexcept {
+  if (__builtin_expect(sched.refscan.load(std::memory_order_acquire) != 0, 0)) refscan_slow(gp);
+}
 void install_signal_handlers() noexcept;
 void install_terminate_handler() noexcept;
 // wakep wakes an idle worker if there is one and none is spinning (the

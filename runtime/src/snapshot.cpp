@@ -13,6 +13,11 @@
 // exactly what a library gets right), a binary format (the issue asks for a
 // readable, schema-checked format; JSON parsed by RapidJSON/simdjson reads
 // a 1M-entry snapshot well under a second: bench/debug).
+//
+// referenced_by (who references each waited-on object: the deadlock rules'
+// input, docs/deadlock-rules.md) comes from the capture's scan of every
+// goroutine's stack (capture.cpp, "references"), by the same rule as the
+// debuggers' scan, so the live endpoint finds the leaks a debugger finds.
 #include <unistd.h>
 
 #include <atomic>
@@ -272,6 +277,12 @@ void object_json(Writer& w, const capobj& o) {
     for (uint64_t id : v) w.Uint64(id);
     w.EndArray();
   }
+  if (o.refknown) {
+    key(w, "referenced_by");
+    w.StartArray();
+    for (uint64_t id : o.referenced_by) w.Uint64(id);
+    w.EndArray();
+  }
   w.EndObject();
 }
 
@@ -424,22 +435,9 @@ void map_json(Writer& w, const capture& c, const capobj& o) {
   w.EndObject();
 }
 
-}  // namespace
-
-std::string snapshot(const SnapshotOptions& opt, SnapshotStats* stats) {
+// render is the document of a capture.
+std::string render(const capture& c, bool frames) {
   using namespace goro::detail;
-  int64_t t0 = nanotime();
-  captureopts o;
-  o.stop = true;
-  o.timeout_ns = opt.stop_timeout_ns;
-  o.frames = opt.frames;
-  o.maps = opt.maps;
-  o.map = opt.map;
-  o.bucket_offset = opt.bucket_offset;
-  o.bucket_limit = opt.bucket_limit;
-  capture c;
-  capture_state(c, o);
-
   // Sized from the last snapshot (frames make a goroutine 3 KB of JSON):
   // growing a 30 MB buffer by doubling costs its page faults twice.
   static std::atomic<size_t> last{0};
@@ -489,7 +487,7 @@ std::string snapshot(const SnapshotOptions& opt, SnapshotStats* stats) {
   w.EndObject();
   key(w, "goroutines");
   w.StartArray();
-  for (const capg& g : c.gs) goroutine_json(w, c, g, opt.frames);
+  for (const capg& g : c.gs) goroutine_json(w, c, g, frames);
   w.EndArray();
   key(w, "objects");
   w.StartArray();
@@ -505,14 +503,57 @@ std::string snapshot(const SnapshotOptions& opt, SnapshotStats* stats) {
 
   std::string out(sb.GetString(), sb.GetSize());
   last.store(out.size(), std::memory_order_relaxed);
+  return out;
+}
+
+}  // namespace
+
+// (Not inlined: its frame address is where its caller's live stack starts.)
+[[gnu::noinline]] std::string snapshot(const SnapshotOptions& opt, SnapshotStats* stats) {
+  using namespace goro::detail;
+  int64_t t0 = nanotime();
+  captureopts o;
+  o.stop = true;
+  o.timeout_ns = opt.stop_timeout_ns;
+  o.frames = opt.frames;
+  o.maps = opt.maps;
+  o.map = opt.map;
+  o.bucket_offset = opt.bucket_offset;
+  o.bucket_limit = opt.bucket_limit;
+  o.refs = opt.references;
+  // The caller's stack pointer before its call: above this frame's saved
+  // rbp and return address (the runtime keeps frame pointers).
+  o.self_sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) + 2 * sizeof(void*);
+  capture c;
+  capture_state(c, o);
+  std::string out = render(c, opt.frames);
   if (stats) {
     stats->pause_ns = c.pause_ns;
     stats->total_ns = nanotime() - t0;
     stats->partial = c.partial;
     stats->goroutines = c.gs.size();
     stats->bytes = out.size();
+    stats->stack_bytes = c.refs_bytes;
+    stats->scan_ns = c.refs_ns;
   }
   return out;
 }
 
 }  // namespace goro::debug
+
+// goroscope_snapshot_stopped: goro/debug_abi.h.
+extern "C" [[gnu::used]] const char* goroscope_snapshot_stopped(uintptr_t sp) {
+  using namespace goro::detail;
+  static std::string out;
+  captureopts o;
+  o.stop = false;
+  o.debugger_stopped = true;
+  o.frames = false;
+  o.maps = false;
+  o.refs = true;
+  o.self_sp = sp;
+  capture c;
+  capture_state(c, o);
+  out = goro::debug::render(c, false);
+  return out.c_str();
+}

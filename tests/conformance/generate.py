@@ -8,7 +8,7 @@ and both engines read what it wrote there.
                       only they and main reference; main waits on a WaitGroup
                       nobody else references: all 10,001 can never run again
   fanin_10k_live      the same, main running: nothing stuck
-  fanin_10k_runtime   the leak without referenced_by (the runtime's form): still
+  fanin_10k_runtime   the leak without referenced_by (references unknown): still
                       all stuck, since nobody can run (R8)
   lock_chain_10k      goroutine i waits on a Mutex held by goroutine i+1, for
                       10,000 goroutines; the last one blocks on a nil channel:

@@ -39,7 +39,7 @@ def write(name, doc):
 
 
 def without_refs(doc):
-    """The runtime's form of a debugger's snapshot: nobody says who references what."""
+    """A debugger's snapshot without referenced_by: nobody says who references what."""
     doc = json.loads(json.dumps(doc))
     doc["producer"]["name"] += " (referenced_by dropped)"
     for o in doc["objects"]:

@@ -11,7 +11,8 @@
 // group "held by" (holders(): a Mutex's owner, an RWMutex's writer and
 // readers, a Once's runner), object -> group "would be woken by" (a
 // goroutine that references the object: the snapshot's optional
-// `referenced_by`, written by the debugger plugins from their stack scan).
+// `referenced_by`, written by the runtime and the debugger plugins from
+// their stack scans).
 //
 // Cycles and leaks are not decided here: the verdict is analyze()'s
 // (waitfor.h: docs/deadlock-rules.md, goroutine by goroutine, the debuggers'

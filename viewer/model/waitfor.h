@@ -16,9 +16,9 @@
 //
 // Inputs, all from the snapshot: each goroutine's status, wait_reason and
 // waiting_on; each object's kind, its holders (holders()), who references it
-// (`referenced_by`: the debugger plugins write it; the runtime's own snapshot
-// does not, and then it is unknown), a channel's `closed` and handle count
-// `refs`.
+// (`referenced_by`: the runtime and the debugger plugins write it from their
+// stack scans; a snapshot whose scan could not be done omits it, and then it
+// is unknown), a channel's `closed` and handle count `refs`.
 //
 // Cost: the fixpoint (R9) is a work list. Each goroutine that can run is
 // visited once and re-checks only the objects it holds or references (and,

@@ -22,9 +22,12 @@
 // world, then symbolizes frames and renders JSON. A worker whose goroutine
 // does not reach a safe point within stop_timeout is left running: its
 // goroutine is reported "running" and the snapshot says "partial": true.
-// The pause covers capture only (no symbolization, no JSON): measured in
-// bench/debug. The SIGQUIT and fatal-error dumps render the same capture as
-// text (traceback.cpp): one capture, two renderers.
+// The pause covers capture only: no symbolization, no JSON, and not the
+// scan of every goroutine's stack for the waited-on objects' addresses
+// (referenced_by, which the deadlock rules need to find leaks: parked
+// stacks are scanned after the restart, each before it can change);
+// measured in bench/debug. The SIGQUIT and fatal-error dumps render the
+// same capture as text (traceback.cpp): one capture, two renderers.
 //
 // Endpoint. serve(addr) answers snapshot requests on a Unix socket (mode
 // 0600) or a loopback TCP port from a thread of its own; the protocol is in
@@ -94,15 +97,18 @@ struct SnapshotOptions {
   std::string map;                       // only the named map called this ("" = all)
   uint64_t bucket_offset = 0;            // paging: first bucket of each array to include
   uint64_t bucket_limit = 4096;          // paging: at most this many buckets per array (0 = all)
+  bool references = true;                // referenced_by: scan every goroutine's stack
 };
 
 // SnapshotStats reports how the last snapshot() went (for benchmarks/tests).
 struct SnapshotStats {
-  int64_t pause_ns;   // world stopped: stop request to restart
-  int64_t total_ns;   // the whole call
-  bool partial;       // some worker did not reach a safe point in time
-  size_t goroutines;  // captured
-  size_t bytes;       // JSON size
+  int64_t pause_ns;    // world stopped: stop request to restart
+  int64_t total_ns;    // the whole call
+  bool partial;        // some worker did not reach a safe point in time
+  size_t goroutines;   // captured
+  size_t bytes;        // JSON size
+  size_t stack_bytes;  // stack bytes scanned for referenced_by
+  int64_t scan_ns;     // that scan, after the pause (parked stacks: see capture.cpp)
 };
 
 // snapshot captures the runtime's state and returns it as JSON (format:

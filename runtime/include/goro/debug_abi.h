@@ -102,6 +102,18 @@ extern const struct goroscope_layout_header goroscope_layout;
 #define GOROSCOPE_FATAL_SYMBOL "goroscope_fatal"
 void goroscope_fatal(const char* message, int panic);
 
+/* goroscope_snapshot_stopped returns the runtime's own snapshot
+ * (docs/snapshot-format.md; frames and map buckets omitted) of a process a
+ * debugger has stopped, for an inferior call while every other thread stays
+ * stopped (GDB: scheduler-locking on): the world counts as stopped, so
+ * nothing is stopped, waited for or locked. sp is the calling thread's
+ * stack pointer at the stop, where the live stack of its goroutine starts;
+ * a goroutine running on another thread makes referenced_by unknown. The
+ * text stays valid until the next call. For tests that hold the runtime's
+ * snapshot against a debugger's at a fatal stop or a breakpoint
+ * (tests/gdb/test_live_verdicts.py). */
+const char* goroscope_snapshot_stopped(uintptr_t sp);
+
 #ifdef __cplusplus
 }
 #endif

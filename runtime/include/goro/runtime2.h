@@ -201,6 +201,13 @@ struct alignas(64) G {
   void* closure;          // the callable, placed at the top of the stack
   void* tsan_fiber;       // TSan's fiber for this goroutine (sanitizer builds)
   void* asan_fake_stack;  // ASan fake-stack handle across a switch
+  // A snapshot's stack scan for references (capture.cpp): epoch * 4 + 1
+  // while its stack waits to be scanned, + 2 while being scanned, + 3 once
+  // done; refscanidx is its entry in that snapshot's capture. Written in the
+  // pause; then whoever scans it first (the snapshot, its worker before
+  // switching it in, a waker before writing into its stack) owns the scan.
+  std::atomic<uint32_t> refscan;
+  uint32_t refscanidx;
 };
 static_assert(offsetof(G, sched) == 0 && offsetof(G, goid) == 80 && offsetof(G, gopc) == 128,
               "the debug ABI documents these offsets");
