@@ -181,6 +181,19 @@ class GdbTarget(Target):
             b = b.superblock
         if not funcs:
             return [Frame(msym, file, sal.line, pc)] if msym or file else []
+        own = funcs[0].function.symtab
+        if len(funcs) == 1 and own is not None and own.fullname() != file and mstart:
+            # A header's line with no inline block for it in GDB (g++ -O2
+            # inlines goro::select's case helpers this way, -O1 line tables
+            # too): addr2line reads the line table's rows as LLDB and the
+            # runtime do (functor.cpp:20, the call, where GDB's previous
+            # is_stmt row is line 19) and any inline chain GDB lacks.
+            chain = cold_chain(pc, mstart)
+            if chain and chain[-1][1] == own.fullname():
+                name = funcs[0].function.print_name
+                if msym and "(" in name:
+                    name = strip_return_type(msym)
+                return a2l.frames_from_chain(chain, pc, name)
         frames = []
         for i, fb in enumerate(funcs):
             name = fb.function.print_name
@@ -253,8 +266,9 @@ class GdbTarget(Target):
 
 
 def cold_chain(pc, mstart):
-    """addr2line's inline chain for pc in a `[clone .cold]` part, found by
-    its mangled ELF symbol and offset (no load bias needed), or []."""
+    """addr2line's inline chain for pc (a `[clone .cold]` part, or code GDB
+    has no inline block for), found by its mangled ELF symbol and offset (no
+    load bias needed), or []."""
     demangle = gdb.parameter("print demangle")
     try:
         gdb.execute("set print demangle off", to_string=True)
