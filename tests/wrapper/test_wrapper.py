@@ -93,6 +93,19 @@ def test_demo_with_an_unknown_scenario_says_how_to_list_them():
         p.stderr
 
 
+def test_demo_without_a_display_renders_every_panel_even_when_short():
+    """`demo --seconds 2` with no display: the program outlives the screenshots
+    (it ran out before the third one did, and the demo failed)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    p = subprocess.run([SCRIPT, "demo", "--seconds", "2"], capture_output=True, text=True,
+                       timeout=600, stdin=subprocess.DEVNULL, env=env, cwd=ROOT)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    shots = re.findall(r"^  (\S+\.png)$", p.stdout, re.M)
+    assert [os.path.basename(s) for s in shots] == ["map.png", "goroutines.png", "table.png"], \
+        p.stdout
+    assert all(os.path.getsize(s) > 0 for s in shots)
+
+
 def test_gdb_takes_its_options_before_a_double_dash():
     b = gdbtest.fixture("blocked")
     p = run("gdb", "-batch", "-ex", "goroscope show", "-ex", "show args", "--", b, "a1", "b 2")
