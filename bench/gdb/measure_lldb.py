@@ -1,8 +1,10 @@
-"""measure_lldb: imported into lldb-16 by compare.py at many.cpp's ready();
-prints one JSON line of timings (seconds) and memory (MiB) for the LLDB
-plugin's commands (the twin of measure_gdb.py)."""
+"""measure_lldb: imported into lldb-16 by compare.py at many.cpp's ready() (or,
+with GOROSCOPE_BENCH_SHAPE=mixed, at mixed.cpp's: mixed_measure.py); prints
+one JSON line of timings (seconds) and memory (MiB) for the LLDB plugin's
+commands (the twin of measure_gdb.py)."""
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -23,7 +25,7 @@ def __lldb_init_module(debugger, internal_dict):
     ci = debugger.GetCommandInterpreter()
     t = debugger.GetSelectedTarget()
 
-    def timed(cmd, n=1):
+    def timed(cmd, n=1, _capture=True):  # (the output is always captured, then written)
         ts, out = [], ""
         for _ in range(n):
             st.reset()  # every run decodes from scratch, as after a stop
@@ -38,6 +40,12 @@ def __lldb_init_module(debugger, internal_dict):
                 raise SystemExit(f"{cmd}: {r.GetError()}")
         return statistics.median(ts), out
 
+    if os.environ.get("GOROSCOPE_BENCH_SHAPE") == "mixed":
+        sys.dont_write_bytecode = True
+        import mixed_measure  # (LLDB put this file's directory on sys.path)
+
+        print("MEASURE " + json.dumps(mixed_measure.measure(timed)))
+        return
     res = {"threads": t.GetProcess().GetNumThreads()}
     rss0, hwm0 = status("VmRSS"), status("VmHWM")
     res["goroutines_first_s"], _ = timed("goroutines")
