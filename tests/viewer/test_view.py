@@ -157,6 +157,16 @@ def test_a_malformed_snapshot_is_refused_with_its_reason():
     assert "the snapshot was refused: goroutines[0].goid: not a non-negative integer" in p.stderr
 
 
+def test_a_socket_nobody_listens_on_is_named_with_the_reason():
+    """--connect to a socket that does not exist: the timeout says why, not
+    only that no snapshot came."""
+    with tempfile.TemporaryDirectory() as d:
+        p = shoot(["--connect", f"unix:{d}/nosuch.sock", "--timeout", "2"], f"{d}/x.png")
+    assert p.returncode == 1
+    assert "no snapshot arrived in time" in p.stderr and "nosuch.sock" in p.stderr and \
+        "No such file or directory" in p.stderr, p.stderr
+
+
 @pytest.mark.skipif(not os.path.exists(DEMO), reason="needs build/bin/goroscope-demo")
 def test_live_against_the_demo_program():
     with tempfile.TemporaryDirectory() as d:

@@ -168,6 +168,9 @@ int main(int argc, char** argv) {
     if (after < 0 && secs > timeout) {
       std::string why = view.refusal_.empty() ? "no snapshot arrived in time"
                                               : "the snapshot was refused: " + view.refusal_;
+      // and why, if a source knows (a socket nobody listens on, a refused connection)
+      for (const auto& src : sources)
+        if (SourceStatus st = src->status(); !st.ok) why += " (" + st.name + ": " + st.state + ")";
       std::fprintf(stderr, "goroscope-view: %s\n", why.c_str());
       return 1;
     }
