@@ -70,6 +70,8 @@ class OperatingSystemPlugIn:
 
         try:
             dbg = self._dbg()
+            from goroscope.goroutines import name_suffix
+            from goroscope.runtime import cname
             rt = dbg.runtime()
             ix = rt.Grec.index
             gi, si, wi, ni = ix["goid"], ix["atomicstatus"], ix["waitreason"], ix["name"]
@@ -79,9 +81,7 @@ class OperatingSystemPlugIn:
             out = []
             for goid, st, wr, nm in heapq.nsmallest(dbg.settings["os-plugin-limit"], parked):
                 reason = rt.reason_name(wr) if st == waiting else rt.status_name(st)
-                nm = nm.split(b"\0", 1)[0].decode("utf-8", "replace")
-                name = f'goroutine {goid} "{nm}"' if nm else f"goroutine {goid}"
-                name += f" [{reason}]"
+                name = f"goroutine {goid}{name_suffix(cname(nm))} [{reason}]"
                 # (no register_data_addr: LLDB would read a register block at
                 # that address; get_register_data builds it from G.sched)
                 out.append({"tid": OS_THREAD_BASE + goid, "name": name,

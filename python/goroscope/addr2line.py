@@ -6,9 +6,9 @@ function for it (no inlined blocks at all); GDB's blocks for the cold part
 lose inline levels (a fatal map write's path in the user's function reads as
 map.h, not the user's line). binutils' addr2line reads the same DWARF right.
 One long-lived `addr2line -i -f -C` process per object file answers, so the
-cost is one pipe round trip per address (cached). Rejected: libdw/elfutils
-bindings (no Python package in Debian 12 for the debuggers' Python), parsing
-DWARF ourselves (what addr2line already does, packaged).
+cost is one pipe round trip per address (cached). Rejected: elfutils' libdw
+through ctypes (a second DWARF reader to drive by hand), parsing DWARF
+ourselves (what addr2line, a Debian package, already does).
 """
 
 import functools

@@ -31,6 +31,7 @@ from typing import Dict, List, Optional
 
 from . import stacks
 from .errors import Corrupt, MemoryReadError
+from .runtime import cname
 from .target import Frame
 
 LOCS = ("userloc", "curloc", "goloc", "startloc")
@@ -143,7 +144,7 @@ def collect(rt, now_ns=None, progress=None) -> List[GView]:
                          reasons.get(g[I_WR], "") if w8 else "", ws if w8 and ws else None,
                          tid, bool(tid) and tid == selected, intern(g[I_GOPC], g[I_GOPC]),
                          intern(g[I_START], g[I_START]), intern(g[I_PARENT], g[I_PARENT]),
-                         nm.split(b"\0", 1)[0].decode("utf-8", "replace") if nm[0] else "",
+                         cname(nm) if nm[0] else "",
                          g[I_LABELS], pc, sp, bp, g[I_LO], g[I_HI], st != running))
     now = now_ns if now_ns is not None else rt.now_ns(newest)
     for v in out:
@@ -249,6 +250,11 @@ def _duration_ms(ms: int) -> str:
     return s
 
 
+def name_suffix(name: str) -> str:
+    """What a goroutine's name adds to its line: ` "auditor"`, or nothing."""
+    return f' "{name}"' if name else ""
+
+
 LOCNAME = {"userloc": "User", "curloc": "Runtime", "goloc": "Go", "startloc": "Start"}
 
 
@@ -261,9 +267,7 @@ def line(rt, sym, v: GView, o: Options) -> str:
         s += f" [{v.reason}" + (f" {duration(v.waited_ns)}" if v.waited_ns is not None else "") + "]"
     elif v.status not in ("running", "waiting"):
         s += f" [{v.status}]"
-    if v.name:
-        s += f' "{v.name}"'
-    return s
+    return s + name_suffix(v.name)
 
 
 def is_user(rt, sym, v: GView) -> bool:
@@ -388,9 +392,7 @@ def plain_lines(rt, sym, views):
                       else f" [{v.reason}]")
             elif v.status != "running" and v.status != "waiting":
                 s += f" [{v.status}]"
-            if v.name:
-                s += f' "{v.name}"'
-            yield s
+            yield s + name_suffix(v.name)
         except Corrupt as e:
             yield f"  Goroutine {v.goid} - {e.render()}"
         except MemoryReadError as e:
@@ -517,7 +519,7 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None, group=
                 head += f" (thread {tid})"
             if ct > newest:
                 newest = ct
-            name = ' "' + nm.split(b"\0", 1)[0].decode("utf-8", "replace") + '"' if nm[0] else ""
+            name = name_suffix(cname(nm)) if nm[0] else ""
             if st == waiting:
                 if ws > newest:
                     newest = ws

@@ -38,6 +38,11 @@ class Sudog:
     acquiretime: int
 
 
+def cname(raw: bytes) -> str:
+    """A fixed-size NUL-terminated char array (G.name, namedobj.name) as text."""
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
 class Runtime:
     def __init__(self, target: Target):
         self.target = target
@@ -238,7 +243,7 @@ class Runtime:
 
     @staticmethod
     def gname(g):
-        return g.name.split(b"\0", 1)[0].decode("utf-8", "replace")
+        return cname(g.name)
 
     # ---- waits ------------------------------------------------------------
 
@@ -301,7 +306,7 @@ class Runtime:
             obj = int.from_bytes(raw[off("obj"):off("obj") + 8], "little")
             kind = raw[off("kind")]
             name = raw[off("name"):off("name") + self.L.fsize("namedobj.name")]
-            out.append({"name": name.split(b"\0", 1)[0].decode("utf-8", "replace"),
+            out.append({"name": cname(name),
                         "kind": self.objkinds.get(kind, "none"), "addr": obj})
             n = int.from_bytes(raw[off("next"):off("next") + 8], "little")
         return out

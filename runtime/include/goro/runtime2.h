@@ -50,7 +50,8 @@ namespace goro::detail {
 // take shard's frame off the stack, and every traceback, `goroutines` line and
 // debugger backtrace would lose the user's line the goroutine is parked at
 // (tests/programs: spawn_tree, exceptions at g++ -O2). Go never tail-calls;
-// an empty volatile asm after the call costs no instruction. Rejected:
+// an empty volatile asm emits no instruction (the parking call stays a call
+// and a return instead of a jump). Rejected:
 // -fno-optimize-sibling-calls (the user's build flags are not ours), marking
 // the out-of-line functions (a callee cannot stop its caller's jmp).
 [[gnu::always_inline]] inline void keep_frame() noexcept { asm volatile(""); }
