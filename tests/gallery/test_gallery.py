@@ -247,9 +247,11 @@ def test_the_viewer_shows_each_scenario(name):
         pytest.skip("needs the viewer")
     d = s["describe"]
     if name in MAPS:
-        # the map panel draws the map's occupied slots
+        # the map panel draws the map's occupied slots (pixels of their
+        # colour; the race is found at a random size: a CI run stopped at a
+        # map drawn in 100 such pixels, most runs over 1000)
         if "occupied" in s:
-            assert s["occupied"] > 1000, s["occupied"]
+            assert s["occupied"] > 0, s["occupied"]
         assert re.search(r"^G\d+ goroutine \d+ \[running\] .*examples/" + name, d, re.M), d
     elif name == "lock_order":
         assert "1 deadlock cycle(s), 1 goroutine(s) that no other goroutine can wake" in d, d
