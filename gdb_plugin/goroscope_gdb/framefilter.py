@@ -1,4 +1,5 @@
-"""framefilter: GDB's own `bt` names lambdas as goroscope's listings do.
+"""framefilter: GDB's own `bt` names lambdas and places callers as
+goroscope's listings do.
 
 GDB prints a lambda's frame by its DWARF name, a bare `operator()`
 (`#9  operator() (__closure=...) at main.cpp:21`): GCC gives the closure's
@@ -10,6 +11,10 @@ or `F::{lambda}` for a lambda inlined into its own function F). This frame
 filter applies the same names to GDB's `bt`, `goroutine N bt` and
 `frame`/`info frame` listings, so a user reading GDB's backtrace sees the
 same names as in goroscope's (tests/programs: the bt-names check).
+
+It also moves a caller's frame to the line of its call where GDB reads
+another row (call_location: a loop head, a header row, code inlined at the
+return address); goroscope's Symbolizer and addr2line agree on the call's.
 
 It renames only frames whose name is a bare `operator()...`; every other
 frame keeps GDB's own name, arguments and locals (read so that one that
@@ -54,9 +59,20 @@ class _Decorated(FrameDecorator):
     (a by-reference aggregate whose pointer is gone) raises instead of
     printing `<error reading variable: ...>` as GDB's own path does."""
 
-    def __init__(self, base, name=None):
+    def __init__(self, base, name=None, loc=None):
         super().__init__(base)
         self._name = name
+        self._loc = loc  # (file or None, line): goroscope's where GDB's differs
+
+    def filename(self):
+        if self._loc and self._loc[0]:
+            return self._loc[0]
+        return super().filename()
+
+    def line(self):
+        if self._loc:
+            return self._loc[1]
+        return super().line()
 
     def function(self):
         if self._name:
@@ -122,6 +138,47 @@ def qualified_name(frame):
     return stacks.elide_params(name) if name and not _bare(name) else None
 
 
+def call_location(f):
+    """(file or None, line) of a caller's frame as the Symbolizer reads it,
+    where GDB's own differs; None where they agree or cannot be matched.
+
+    GDB attributes a return address to the line of an is_stmt row it finds
+    before it (a loop head, a header row: functor.cpp:19 for a call at :20)
+    or to code inlined at the return address (unique_ptr.h:191 in a
+    recursive frame); goroscope's Symbolizer reads the call's own row
+    (addr2line for header rows) and walks the inline call sites, as LLDB,
+    addr2line and the runtime do. Only callers (level > 0, not above a
+    signal frame) whose inline chain has as many frames as the Symbolizer's
+    are relocated; the innermost chain's pc is exact, and GDB's is right."""
+    out, p = 0, f  # inline frames between f and its physical frame
+    while p.type() == gdb.INLINE_FRAME:
+        out += 1
+        p = p.older()
+        if p is None:
+            return None
+    inner, n = 0, f  # inline frames newer than f in the same chain
+    while True:
+        n = n.newer()
+        if n is None or n.type() != gdb.INLINE_FRAME or n.pc() != f.pc():
+            break
+        inner += 1
+    if f.level() - inner == 0 or (n is not None and n.type() == gdb.SIGTRAMP_FRAME):
+        return None  # the chain's pc is exact, not a return address
+    from .state import DBG
+
+    ours = DBG.symbolizer().frames(f.pc(), True)
+    if len(ours) != inner + 1 + out:
+        return None
+    want = ours[len(ours) - 1 - out]
+    if not want.file or not want.line:
+        return None
+    sal = f.find_sal()
+    have = sal.symtab.fullname() if sal.symtab else ""
+    if have == want.file and sal.line == want.line:
+        return None
+    return (None if have == want.file else want.file, want.line)
+
+
 class LambdaNames:
     def __init__(self):
         self.name = NAME
@@ -134,14 +191,15 @@ class LambdaNames:
 
     @staticmethod
     def decorate(d):
-        name = None
+        name = loc = None
         try:
             f = d.inferior_frame()
             if _bare(f.name()):
                 name = qualified_name(f)
+            loc = call_location(f)
         except (gdb.error, RuntimeError, ValueError):
             pass
-        return _Decorated(d, name)
+        return _Decorated(d, name, loc)
 
 
 def install():

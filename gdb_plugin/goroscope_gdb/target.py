@@ -206,6 +206,15 @@ class GdbTarget(Target):
                     # (A physical function only: an inlined function's symbol
                     # carries its call site's file, not its own.)
                     f_file, f_line = self.own_line(own, fb.start, pc) or (file, sal.line)
+                elif own is not None and own.fullname() != file and mstart:
+                    # An inlined level at a header's row with no inline block
+                    # for it: several rows share pc (location views) and GDB
+                    # picks the last is_stmt one (unique_ptr.h:191 in a
+                    # recursive walk() g++ -O3 inlined into itself), where
+                    # addr2line reads the last row, the call (recursion.cpp:35).
+                    chain = cold_chain(pc, mstart)
+                    if len(chain) == len(funcs) and chain[0][1] == own.fullname():
+                        f_file, f_line = chain[0][1], chain[0][2]
             else:
                 inner = funcs[i - 1].function
                 f_file = inner.symtab.fullname() if inner.symtab else ""
@@ -230,6 +239,22 @@ class GdbTarget(Target):
                 name = strip_return_type(msym)
             frames.append(Frame(name, f_file, f_line, pc, inlined=not last))
         return frames
+
+    def function_range(self, pc):
+        """The ELF symbol's start; the end of the function block starting there
+        (GDB's Python has no minimal symbol sizes)."""
+        _, start = minimal_symbol(pc)
+        if start is None:
+            return None
+        try:
+            b = gdb.block_for_pc(start)
+        except RuntimeError:
+            return None
+        while b is not None and not (b.is_global or b.is_static):
+            if b.function is not None and b.start == start:
+                return (start, b.end)
+            b = b.superblock
+        return None
 
     def own_line(self, symtab, start, pc):
         """(file, line) of the last row of symtab's line table in [start, pc], or None."""

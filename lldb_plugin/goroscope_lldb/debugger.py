@@ -18,6 +18,7 @@ import lldb
 
 from goroscope import goroutines as gcmd
 from goroscope import settings as settingsmod
+from goroscope import stacks
 from goroscope.debugger import Debugger, Value
 from goroscope.errors import GoroscopeError
 
@@ -29,6 +30,7 @@ _USER_EXPR = re.compile(r"<user expression \d+>:\d+:\d+: (?:error: )?(.*)")
 class LldbDebugger(LldbTarget, Debugger):
     name = "lldb"
     producer = "goroscope-lldb"
+    own_bt = False  # LLDB 16 misplaces GCC's inlined calls: goroutines.bt_lines
 
     def __init__(self, debugger):
         LldbTarget.__init__(self, debugger)
@@ -135,18 +137,8 @@ class LldbDebugger(LldbTarget, Debugger):
         prev = p.GetSelectedThread()
         th = self.goroutine_thread(rt, goid)
         if th is None:
-            argv = command.split()
-            if argv and argv[0] in ("bt", "backtrace"):
-                # Not a thread (past the OS plugin's limit, or the plugin is
-                # off): the core's own walk from its saved registers.
-                depth = int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 1 << 30
-                addr = rt.findg(goid)
-                g = rt.g_at(addr)  # parked (a running one has its OS thread)
-                v = gcmd.GView(goid, addr, "waiting", "", None, 0, False, g.gopc, g.startpc,
-                               g.parentGoid, "", 0, g.sched_pc, g.sched_sp, g.sched_bp,
-                               g.stack_lo, g.stack_hi)
-                return gcmd.stack_lines(rt, self.symbolizer(), v, depth, "  ")
             raise self.no_thread(goid)
+        command = self.frame_number(rt, goid, th, command)
         # Inside a script command, nested HandleCommand calls run in the outer
         # command's execution context (LLDB keeps an override stack), so
         # selecting the thread alone is not enough: the command gets the
@@ -161,6 +153,83 @@ class LldbDebugger(LldbTarget, Debugger):
                 p.SetSelectedThread(prev)
         text = (out.GetOutput() or "") + (out.GetError() or "")
         return text.rstrip("\n").split("\n") if text else []
+
+    @staticmethod
+    def lldb_indexes(th, ours):
+        """Per frame of goroutines.bt_frames, the index of LLDB's frame for
+        it: (exact index or None, the index of its group's outermost frame or
+        None). A group is a physical frame with its inlined calls, or a tail
+        call (an artificial frame); LLDB's group of the same number is ours
+        frame by frame when both have as many frames, else matched by name
+        (LLDB may lack an inlined call, or name a lambda `operator()`)."""
+        groups = [[]]
+        for i in range(min(th.GetNumFrames(), 1 << 14)):
+            f = th.GetFrameAtIndex(i)
+            groups[-1].append((i, stacks.elide_params(f.GetDisplayFunctionName() or "")))
+            if not f.IsInlined():
+                groups.append([])
+        ours_by = {}
+        for j, (key, _) in enumerate(ours):
+            ours_by.setdefault(key, []).append(j)
+        out = [(None, None)] * len(ours)
+        for key, js in ours_by.items():
+            g = groups[key] if key < len(groups) else []
+            if not g:
+                continue
+            for pos, j in enumerate(js):
+                exact = None
+                if len(g) == len(js):
+                    exact = g[pos][0]
+                else:
+                    want = stacks.elide_params(ours[j][1].function)
+                    exact = next((i for i, name in g if name == want), None)
+                out[j] = (exact, g[-1][0])
+        return out
+
+    def bt_decor(self, v, frames):
+        th = self.goroutine_thread(self.runtime(), v.goid)
+        if th is None:
+            return None, []
+        head = f"* thread #{th.GetIndexID()}, name = '{th.GetName() or ''}'"
+        args = []
+        for exact, _ in self.lldb_indexes(th, frames):
+            if exact is None:
+                args.append(None)
+                continue
+            vals = th.GetFrameAtIndex(exact).GetVariables(True, False, False, True)
+            parts = []
+            for k in range(vals.GetSize()):
+                val = vals.GetValueAtIndex(k)
+                text = val.GetSummary() or val.GetValue()
+                if text is None:
+                    text = "<unavailable>" if val.GetError().Fail() else "..."
+                parts.append(f"{val.GetName() or '(null)'}={text}")
+            args.append(", ".join(parts) or None)  # none read: the name's own types
+        return head, args
+
+    def frame_number(self, rt, goid, th, command):
+        """`frame select K` / `f K` with K a number of `goroutine N bt`
+        (goroscope's frames) made LLDB's (lldb_indexes: the same frame, else
+        its group's outermost)."""
+        argv = command.split()
+        if argv[:2] == ["frame", "select"] and len(argv) == 3:
+            head, k = "frame select", argv[2]
+        elif argv[:1] in (["f"], ["frame"]) and len(argv) == 2:
+            head, k = argv[0], argv[1]
+        else:
+            return command
+        if not k.isdigit():
+            return command
+        ours = gcmd.bt_frames(rt, self.symbolizer(),
+                              gcmd.collect(rt, None, only=rt.findg(goid))[0])
+        if int(k) >= len(ours):
+            raise GoroscopeError(f"goroutine {goid} has {len(ours)} frames "
+                                 f"(`goroutine {goid} bt`)")
+        exact, outer = self.lldb_indexes(th, ours)[int(k)]
+        if exact is None and outer is None:
+            raise GoroscopeError(f"LLDB's walk of goroutine {goid} stops before its "
+                                 f"frame {k}")
+        return f"{head} {exact if exact is not None else outer}"
 
     # ---- watchpoints --------------------------------------------------------
 

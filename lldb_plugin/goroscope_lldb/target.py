@@ -172,6 +172,20 @@ class LldbTarget(Target):
                 pcs.append(f.GetPC())
         return pcs or None
 
+    def function_range(self, pc):
+        t = self.target()
+        sym = t.ResolveSymbolContextForAddress(t.ResolveLoadAddress(pc),
+                                               lldb.eSymbolContextSymbol).GetSymbol()
+        if not sym.IsValid():
+            return None
+        start = sym.GetStartAddress().GetLoadAddress(t)
+        end = sym.GetEndAddress().GetLoadAddress(t)
+        return (start, end) if start != lldb.LLDB_INVALID_ADDRESS and end > start else None
+
+    def module_of(self, pc):
+        m = self.target().ResolveLoadAddress(pc).GetModule()
+        return m.GetFileSpec().GetFilename() or "" if m.IsValid() else ""
+
     def selected_thread(self):
         th = self.process().GetSelectedThread()
         return th.GetThreadID() if th.IsValid() else None

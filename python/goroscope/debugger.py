@@ -51,6 +51,7 @@ class Debugger(Target):
 
     name = "?"  # "gdb" | "lldb": settings and commands that exist in one only
     producer = "goroscope-?"  # a snapshot's producer.name
+    own_bt = True  # `goroutine N bt` runs the debugger's bt (False: goroutines.bt_lines)
 
     def __init__(self, settings):
         self.settings = settings

@@ -98,8 +98,8 @@ def running_regs(rt):
     return workers, tid_regs
 
 
-def collect(rt, now_ns=None, progress=None) -> List[GView]:
-    """Every live goroutine, ordered by goid.
+def collect(rt, now_ns=None, progress=None, only=None) -> List[GView]:
+    """Every live goroutine, ordered by goid (only: just the G at that address).
 
     now_ns: the target's monotonic now (None: a core; durations are then
     relative to the core's time, see Runtime.now_ns).
@@ -121,7 +121,8 @@ def collect(rt, now_ns=None, progress=None) -> List[GView]:
     # parent) are interned: one int object instead of 100k (bench/gdb: the
     # listing's memory).
     intern = {}.setdefault
-    for n, (addr, g) in enumerate(rt.all_g_raw()):
+    records = [(only, rt.g_at(only))] if only is not None else rt.all_g_raw()
+    for n, (addr, g) in enumerate(records):
         if progress and n % 10000 == 0 and n and time.monotonic() - t0 > 1:
             progress(n)
         st = g[I_ST]
@@ -309,18 +310,106 @@ def stack_lines(rt, sym, v: GView, depth: int, indent: str = "\t") -> List[str]:
     out = []
     n = 0
     pcs = pcs_of(rt, v)
+    tails = sym.tail_calls(pcs)
     for k, pc in enumerate(pcs):
-        for f in sym.frames(pc, k > 0 or v.parked):
+        for f in sym.frames(pc, k > 0 or v.parked) + [
+                f for t in tails.get(k, ()) for f in sym.frames(t, False)]:
             if n >= depth:
                 out.append(f"{indent}(truncated)")
                 return out
             fn = stacks.elide_params(f.function) if f.function else "?"
-            out.append(f"{indent}{n}  {pc:#018x} in {fn}")
+            out.append(f"{indent}{n}  {f.pc:#018x} in {fn}")
             out.append(f"{indent}    at {stacks.short_path(f.file)}:{f.line}")
             n += 1
     if not pcs:
         out.append(f"{indent}(stack unavailable)")
     return out
+
+
+def bt_depth(argv: List[str]) -> Optional[int]:
+    """The frame count of `bt`, `bt N`, `bt -c N` (no limit: 1 << 30); None for
+    any other form (`bt all`, `bt -s 3`: the debugger's own)."""
+    if not argv or argv[0] not in ("bt", "backtrace"):
+        return None
+    rest = argv[1:]
+    if rest[:1] == ["-c"]:
+        rest = rest[1:]
+        if not rest:
+            return None
+    if not rest:
+        return 1 << 30
+    return int(rest[0]) if len(rest) == 1 and rest[0].isdigit() else None
+
+
+BT_MAX_FRAMES = 10000  # bt's physical frames (the listings stop at stacks.MAX_FRAMES)
+
+
+def bt_frames(rt, sym, v: GView, limit=BT_MAX_FRAMES) -> List[tuple]:
+    """[(group, Frame)] of v's stack, innermost first, inlined calls expanded
+    (the numbering of bt_lines and of `goroutine N frame K`), up to `limit`
+    physical frames. A group is a physical frame or a call the code made as
+    a jump, which left no frame (Symbolizer.tail_calls: `[this] { serve(); }`
+    at clang -O2)."""
+    pcs = None
+    if not v.parked and v.thread:
+        pcs = rt.target.thread_pcs(v.thread)
+    if pcs is None:
+        pcs = stacks.walk(rt.target.read, v.pc, v.sp, v.bp, v.stack_lo, v.stack_hi,
+                          limit) if v.sp else []
+    tails = sym.tail_calls(pcs[:limit])
+    out, key = [], 0  # key: the frame's group (a physical frame or a tail call)
+    for k, pc in enumerate(pcs[:limit]):
+        for f in sym.frames(pc, k > 0 or v.parked):
+            out.append((key, f))
+        key += 1
+        for tpc in tails.get(k, ()):
+            for f in sym.frames(tpc, False):
+                out.append((key, f))
+            key += 1
+    return out
+
+
+def bt_lines(rt, sym, v: GView, depth: int, header=True) -> List[str]:
+    """`goroutine N bt` in LLDB's backtrace form, from goroscope's walk.
+
+    LLDB 16 places a call GCC inlined at the callee's header line, with the
+    library's inlined frames between it and the caller, names lambdas
+    `operator()`, and has no hook to rename or move its frames; this walk reads
+    the inline call sites itself (the same frames as `goroutines -t`). The
+    frame numbers are this list's; `goroutine N frame select K` takes them."""
+    frames = bt_frames(rt, sym, v, min(depth, BT_MAX_FRAMES))
+    head, args = rt.target.bt_decor(v, frames[:depth])
+    out = [head or f"goroutine {v.goid} [{v.reason or v.status}]{name_suffix(v.name)}"] \
+        if header else []
+    for i, (k, f) in enumerate(frames):
+        if i >= depth:
+            break
+        mod = rt.target.module_of(f.pc)
+        fn = f.function or "?"
+        if i < len(args) and args[i] is not None:
+            fn = f"{stacks.elide_params(fn)}({args[i]})"
+        if f.inlined:
+            outer = next((g.function for kk, g in frames[i:] if kk == k and not g.inlined), "")
+            fn = f"{outer or '?'} [inlined] {fn}"
+        where = f" at {os.path.basename(f.file)}:{f.line}" if f.file else ""
+        out.append(f"  {'*' if i == 0 else ' '} frame #{i}: {f.pc:#018x} "
+                   f"{mod + '`' if mod else ''}{fn}{where}")
+    if not frames:
+        out.append("    (stack unavailable)")
+    elif len(frames) > depth or (depth > BT_MAX_FRAMES and frames[-1][0] + 1 >= BT_MAX_FRAMES):
+        out.append("    (truncated)")
+    return out
+
+
+def exec_in(dbg, rt, sym, v: GView, command: str, header=True) -> List[str]:
+    """Runs a debugger command in goroutine v's context. A plain `bt` is
+    goroscope's walk (bt_lines; header: its goroutine line) where the
+    debugger's own frames are wrong (dbg.own_bt False: LLDB); `thread
+    backtrace` there is still LLDB's."""
+    depth = None if dbg.own_bt else bt_depth(command.split())
+    if depth is not None:
+        return bt_lines(rt, sym, v, depth, header)
+    return dbg.run_in_goroutine(rt, v.goid, command)
 
 
 def labels_line(rt, v: GView, indent="\t") -> Optional[str]:

@@ -16,11 +16,13 @@ rule as the runtime's own dumps (traceback.cpp: is_runtime_frame).
 
 import functools
 import os
+from typing import Dict, List
 
 from .errors import MemoryReadError
 from .target import Frame
 
 MAX_FRAMES = 100
+TAIL_SCAN_MAX = 1 << 16  # bytes of a caller searched for a tail call's jump
 WINDOW = 4096
 
 # (goroscope_: goroscope_fatal, the debuggers' stop, which has no file:line
@@ -261,6 +263,8 @@ class Symbolizer:
         self.target = target
         self.cache = {}
         self.user = {}
+        self.tails = {}  # (return address, callee pc) -> jump address or None
+        self.ranges = {}  # pc -> its function's (start, end) or None
 
     def frames(self, pc: int, is_return=True):
         """Frames (innermost first) of a return address (looked up at pc-1) or an entry."""
@@ -285,6 +289,68 @@ class Symbolizer:
             self.user[key] = next((f for f in fs if f.function and not is_runtime_frame(f)),
                                   None)
         return fs
+
+    def tail_calls(self, pcs) -> Dict[int, List[int]]:
+        """{k: [the address of the jump]} for each physical frame k of pcs that
+        was entered by a tail call from the function its caller called.
+
+        A call compiled as a jump (clang -O2: `[this] { serve(); }` is `jmp
+        Server::serve`) leaves no frame: the return address in frame k+1
+        follows `call F`, but frame k runs G. When that call is direct (E8
+        rel32) and F holds exactly one direct jump to G's entry (E9 rel32),
+        that jump is where F's code (and what it inlined: the lambda, at the
+        user's line) handed over. Indirect calls, chains of several tail
+        calls and ambiguous jumps are left alone (GDB 13 refuses the same:
+        "no unambiguously determinable intermediate callers"). LLDB reads
+        DW_TAG_call_site records instead; this needs only the text, so it
+        works the same in GDB, LLDB and on cores. Cached per (return address,
+        callee)."""
+        out = {}
+        for k in range(len(pcs) - 1):
+            key = (pcs[k + 1], pcs[k])
+            hit = self.tails.get(key, -1)
+            if hit == -1:
+                hit = self.tails[key] = self._tail_call(*key)
+            if hit is not None:
+                out[k] = [hit]
+        return out
+
+    def _range(self, pc):
+        r = self.ranges.get(pc, -1)
+        if r == -1:
+            try:
+                r = self.target.function_range(pc)
+            except Exception:  # noqa: BLE001 - a debugger lookup error is "unknown"
+                r = None
+            self.ranges[pc] = r
+        return r
+
+    def _tail_call(self, ret, callee_pc):
+        read = self.target.read
+        try:
+            ins = read(ret - 5, 5)
+        except MemoryReadError:
+            return None
+        if len(ins) != 5 or ins[0] != 0xE8:
+            return None
+        f = (ret + int.from_bytes(ins[1:], "little", signed=True)) & (1 << 64) - 1
+        g = self._range(callee_pc - 1)
+        if g is None or g[0] == f:
+            return None
+        fr = self._range(f)
+        if fr is None or fr[0] != f or not 0 < fr[1] - f <= TAIL_SCAN_MAX:
+            return None
+        try:
+            code = read(f, fr[1] - f)
+        except MemoryReadError:
+            return None
+        hits = []
+        i = code.find(b"\xe9")
+        while 0 <= i <= len(code) - 5:
+            if f + i + 5 + int.from_bytes(code[i + 1:i + 5], "little", signed=True) == g[0]:
+                hits.append(f + i)
+            i = code.find(b"\xe9", i + 1)
+        return hits[0] if len(hits) == 1 else None
 
     def user_frame(self, pcs, parked=True):
         """(frame, depth) of the first non-runtime frame, or the first frame.

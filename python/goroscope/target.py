@@ -67,6 +67,20 @@ class Target:
         """Frames at pc (innermost first, inlined calls expanded); [] unknown."""
         raise NotImplementedError
 
+    def module_of(self, pc: int) -> str:
+        """The file name of the module holding pc ("" when unknown)."""
+        return ""
+
+    def function_range(self, pc: int) -> Optional[tuple]:
+        """(start, end) of the function (its ELF symbol) containing pc, or None."""
+        return None
+
+    def bt_decor(self, v, frames) -> tuple:
+        """(the header line of goroutine v's bt, or None; per frame of
+        goroutines.bt_frames, its arguments as the debugger prints them
+        ("id=1, jobs=..."), or None): what the debugger's own bt would add."""
+        return None, []
+
     def thread_pcs(self, tid: int) -> Optional[List[int]]:
         """The pcs of an OS thread's physical frames (the first its pc, then
         return addresses) by the debugger's own unwinder (CFI: through code

@@ -188,6 +188,19 @@ struct frame {
 // of a return address (is_return: looked up at pc - 1) or of a function
 // entry; cached for the process's life (thread-safe).
 const std::vector<frame>& frames_of(uintptr_t pc, bool is_return = true);
+// tail_call returns the address of the jump by which the function called
+// just before return address `ret` handed over to the function running at
+// return address `callee` (a call compiled as a jump leaves no frame: clang
+// -O2 makes `[this] { serve(); }` a `jmp Server::serve`), or 0: the call
+// before `ret` is a direct `call F`, F is not the callee's function, and F
+// holds exactly one direct `jmp` to the callee's entry. Indirect calls,
+// chains of tail calls and ambiguous jumps give 0 (GDB 13 declines the same
+// cases; python/goroscope/stacks.py Symbolizer.tail_calls is this rule for
+// the debuggers). Cached for the process's life (thread-safe).
+uintptr_t tail_call(uintptr_t ret, uintptr_t callee);
+// stack_frames returns goroutine g's frames in c, innermost first: each
+// pc's (frames_of), then those of a tail call into it (tail_call).
+std::vector<const frame*> stack_frames(const capture& c, const capg& g);
 bool is_runtime_frame(const frame& f);
 bool show_system_frames();                       // GOROTRACEBACK=system
 std::string elide_params(const std::string& s);  // "f(int) const" -> "f(...)"

@@ -245,8 +245,7 @@ void goroutine_json(Writer& w, const capture& c, const capg& g, bool frames) {
   key(w, "frames");
   w.StartArray();
   if (frames)
-    for (uint32_t i = 0; i < g.npc; i++)
-      for (const frame& f : frames_of(c.pcs[g.pc0 + i])) frame_json(w, f);
+    for (const frame* f : stack_frames(c, g)) frame_json(w, *f);
   w.EndArray();
   w.EndObject();
 }

@@ -37,10 +37,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <string>
 #include <string_view>
 #include <typeinfo>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "capture.h"
@@ -353,16 +355,15 @@ std::string render_frames(const capture& c, const capg& g) {
   std::string out;
   // Hide runtime frames at the top (the blocking call's internals) and
   // everywhere below the first user frame too (the start trampoline).
-  for (uint32_t i = 0; i < g.npc; i++) {
-    for (const frame& f : frames_of(c.pcs[g.pc0 + i])) {
-      if (!all && f.runtime) continue;
-      out += f.brief;
-      out += "\n\t";
-      out += f.file.empty() ? "?" : f.file;
-      out += ":" + std::to_string(f.line);
-      if (!f.inlined && f.entry && f.pc > f.entry) out += " +" + hex(f.pc - f.entry);
-      out += "\n";
-    }
+  for (const frame* fp : stack_frames(c, g)) {
+    const frame& f = *fp;
+    if (!all && f.runtime) continue;
+    out += f.brief;
+    out += "\n\t";
+    out += f.file.empty() ? "?" : f.file;
+    out += ":" + std::to_string(f.line);
+    if (!f.inlined && f.entry && f.pc > f.entry) out += " +" + hex(f.pc - f.entry);
+    out += "\n";
   }
   if (g.elided) out += "...additional frames elided...\n";
   return out;
@@ -451,6 +452,82 @@ const std::vector<frame>& frames_of(uintptr_t pc, bool is_return) {
   }
   mutex_guard lk(lock);
   return cache->try_emplace(lookup, std::move(fs)).first->second;  // node-based: stays valid
+}
+
+namespace {
+
+struct symrange {
+  uintptr_t start = 0, size = 0;
+};
+
+symrange symbol_range(uintptr_t pc) {
+  symrange r;
+  backtrace_syminfo(
+      bt_state(), pc,
+      [](void* data, uintptr_t, const char* name, uintptr_t val, uintptr_t size) {
+        if (name) *static_cast<symrange*>(data) = symrange{val, size};
+      },
+      error_cb, &r);
+  return r;
+}
+
+// The bytes of a caller searched for a tail call's jump (a function larger
+// than this is not searched).
+constexpr uintptr_t kTailScanMax = 1 << 16;
+
+int32_t rel32(const unsigned char* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+uintptr_t find_tail_call(uintptr_t ret, uintptr_t callee) {
+  symrange caller = symbol_range(ret - 1);
+  if (!caller.start || ret < caller.start + 5 || ret > caller.start + caller.size) return 0;
+  const auto* call = reinterpret_cast<const unsigned char*>(ret - 5);
+  if (call[0] != 0xE8) return 0;
+  uintptr_t f = ret + static_cast<intptr_t>(rel32(call + 1));
+  symrange g = symbol_range(callee - 1);
+  if (!g.start || g.start == f) return 0;
+  symrange fr = symbol_range(f);
+  if (fr.start != f || fr.size < 5 || fr.size > kTailScanMax) return 0;
+  const auto* code = reinterpret_cast<const unsigned char*>(f);
+  uintptr_t hit = 0;
+  int hits = 0;
+  for (uintptr_t i = 0; i + 5 <= fr.size; i++)
+    if (code[i] == 0xE9 && f + i + 5 + static_cast<intptr_t>(rel32(code + i + 1)) == g.start) {
+      hit = f + i;
+      hits++;
+    }
+  return hits == 1 ? hit : 0;
+}
+
+}  // namespace
+
+uintptr_t tail_call(uintptr_t ret, uintptr_t callee) {
+  static mutex lock;
+  static auto* cache = new std::map<std::pair<uintptr_t, uintptr_t>, uintptr_t>();
+  {
+    mutex_guard lk(lock);
+    auto it = cache->find({ret, callee});
+    if (it != cache->end()) return it->second;
+  }
+  uintptr_t hit = find_tail_call(ret, callee);
+  mutex_guard lk(lock);
+  cache->emplace(std::make_pair(ret, callee), hit);
+  return hit;
+}
+
+std::vector<const frame*> stack_frames(const capture& c, const capg& g) {
+  std::vector<const frame*> out;
+  for (uint32_t i = 0; i < g.npc; i++) {
+    uintptr_t pc = c.pcs[g.pc0 + i];
+    for (const frame& f : frames_of(pc)) out.push_back(&f);
+    if (i + 1 < g.npc)
+      if (uintptr_t t = tail_call(c.pcs[g.pc0 + i + 1], pc))
+        for (const frame& f : frames_of(t, false)) out.push_back(&f);
+  }
+  return out;
 }
 
 std::string symbolize_pc(uintptr_t pc, bool* user) {

@@ -29,7 +29,7 @@ BLOCKS = [
     ("labels", "goroutines -l -with label role=locker"),
     ("group", "goroutines -group userloc"),
     ("chan", "goroutines -chan jobs"),
-    ("exec", "goroutines -with userloc worker -exec bt 6"),
+    ("exec", "goroutines -with userloc worker -exec bt 9"),
     ("badflag", "goroutines -bogus"),
     ("threads", "thread list"),
     ("f1", "frame select 1"),
@@ -175,7 +175,7 @@ ALIAS_GW = ("script import goroscope_lldb.state as s; rt = s.runtime(lldb.debugg
 def test_goroutine_id_cmd_and_thread_select_walk_a_parked_goroutine(binary, mode):
     """`goroutine ID bt`, and `goroutine ID` + `bt` / `frame variable`: the
     stack of a goroutine parked in a channel receive reaches worker()."""
-    blocks = [("alias", ALIAS_GW), ("gbt", "gw bt 8"), ("gsel", "gw"), ("bt", "bt"),
+    blocks = [("alias", ALIAS_GW), ("gbt", "gw bt 9"), ("gsel", "gw"), ("bt", "bt"),
               ("fr", "frame select 5"), ("fv", "frame variable done"), ("gshow", "goroutine"),
               ("star", "goroutines -with userloc worker"), ("starfast", "goroutines"),
               ("gclear", "goroutine clear"), ("gshow2", "goroutine"),
@@ -205,6 +205,30 @@ def test_goroutine_id_cmd_and_thread_select_walk_a_parked_goroutine(binary, mode
     # the G record's summary, on the goroutine entry's argument
     assert re.search(r"gp=goroutine \d+ \[waiting: chan receive\] created by goroutine 1\)",
                      res["gall"]), res["gall"]
+
+
+# `gw frame select K`, K the number `gw bt` gives worker's frame
+SELECT_WORKER = (
+    "script import re; ci = lldb.debugger.GetCommandInterpreter(); "
+    "r = lldb.SBCommandReturnObject(); ci.HandleCommand('gw bt 20', r); "
+    "k = re.search(r'frame #(\\d+): \\S+ \\S+`worker\\(jobs=', r.GetOutput()).group(1); "
+    "print('worker is frame', k); lldb.debugger.HandleCommand('gw frame select ' + k)")
+
+
+@pytest.mark.parametrize("mode", ["live", "core"])
+def test_goroutine_bt_numbers_select_lldbs_frame(binary, mode):
+    """`goroutine N bt` numbers goroscope's frames (inlined calls LLDB lacks
+    included); `goroutine N frame select K` selects LLDB's frame for K."""
+    blocks = [("alias", ALIAS_GW), ("sel", SELECT_WORKER)]
+    with tempfile.TemporaryDirectory() as d:
+        core = lldbtest.make_core(binary, d) if mode == "core" else None
+        res, out = lldbtest.session(binary, blocks, mode=mode, core=core)
+    assert "sel" in res, out[-3000:]
+    sel = out[out.index("END alias"):]  # (a script's output reaches the transcript only)
+    assert "worker is frame" in out, out[-3000:]
+    assert re.search(rf"frame #\d+: 0x[0-9a-f]+ \S+`worker\(jobs=.* at blocked\.cpp:{RECV}",
+                     sel), sel
+    assert re.search(rf"-> {RECV}\s", sel), sel
 
 
 def test_deadlocks():

@@ -7,6 +7,7 @@ names, and that each command prints what the lower layers print.
 """
 
 import os
+import re
 import sys
 
 import pytest
@@ -213,3 +214,70 @@ def test_snapshot_through_the_command_names_its_producer(dbg, tmp_path):
 def test_coreops_flags_parse_through_the_command_parser():
     """coreops (the replay and the fuzz test) parse with the command's own parser."""
     assert coreops.goroutines_cmd.parse_flags(["-group", "label", "role"]).group_label == "role"
+
+
+def test_lldb_bt_is_the_cores_walk_in_lldbs_format(dbg):
+    """LLDB (own_bt False): `goroutine N bt [N | -c N]` and `goroutines -exec bt`
+    print goroscope's frames; other forms (`thread backtrace`, `bt all`) and
+    other commands still go to the debugger."""
+    dbg.own_bt = False
+    goid = int(run(dbg, "goroutines -with userloc worker").split()[1])
+    out = run(dbg, f"goroutine {goid} bt").split("\n")
+    assert out[0] == f"goroutine {goid} [chan receive]", out
+    assert out[1].startswith("  * frame #0: 0x"), out
+    assert [ln for ln in out if re.search(
+        r"frame #\d+: 0x[0-9a-f]{16} worker\(goro::Chan<int>, goro::WaitGroup\*\) at "
+        r"blocked\.cpp:\d+$", ln)], out
+    assert any("[inlined] goro::Chan<int>::recv_ok() at chan.h:" in ln for ln in out), out
+    assert not dbg.calls
+    assert run(dbg, f"goroutine {goid} bt 2").split("\n")[1:] == out[1:3] + ["    (truncated)"]
+    assert run(dbg, f"goroutine {goid} bt -c 2") == run(dbg, f"goroutine {goid} bt 2")
+    listed = run(dbg, "goroutines -with userloc worker -exec bt 2").split("\n")
+    assert listed[0].startswith("  Goroutine ") and listed[1].startswith("  * frame #0: "), listed
+    assert run(dbg, f"goroutine {goid} thread backtrace") == f"(thread backtrace in {goid})"
+    assert run(dbg, f"goroutine {goid} bt all") == f"(bt all in {goid})"
+
+
+class _Text:
+    """A Target of code bytes at fixed addresses and the functions holding them."""
+
+    def __init__(self, code, funcs):
+        self.code, self.funcs = code, funcs  # {addr: bytes}, [(start, end)]
+
+    def read(self, addr, size):
+        for base, data in self.code.items():
+            if base <= addr and addr + size <= base + len(data):
+                return data[addr - base:addr - base + size]
+        from goroscope.errors import MemoryReadError
+
+        raise MemoryReadError(addr, size)
+
+    def function_range(self, pc):
+        return next(((s, e) for s, e in self.funcs if s <= pc < e), None)
+
+    def symbolize(self, pc):
+        return []
+
+
+def _rel(frm, to):
+    return (to - frm).to_bytes(4, "little", signed=True)
+
+
+@pytest.mark.parametrize("jumps, call_target, want", [
+    ([0x2010], 0x2000, {0: [0x2010]}),   # caller called F; F's one `jmp G` handed over
+    ([0x2010, 0x2020], 0x2000, {}),      # two jumps to G in F: ambiguous
+    ([], 0x2000, {}),                    # no jump to G in F
+    ([0x2010], 0x3000, {}),              # the caller called G itself: no tail call
+])
+def test_tail_calls_are_the_one_jump_to_the_callee(jumps, call_target, want):
+    from goroscope.stacks import Symbolizer
+
+    caller = bytearray(b"\x90" * 0x40)
+    caller[0x0b:0x10] = b"\xe8" + _rel(0x1010, call_target)  # call; returns to 0x1010
+    f = bytearray(b"\x90" * 0x40)
+    for j in jumps:
+        f[j - 0x2000:j - 0x2000 + 5] = b"\xe9" + _rel(j + 5, 0x3000)
+    sym = Symbolizer(_Text({0x1000: bytes(caller), 0x2000: bytes(f)},
+                           [(0x1000, 0x1040), (0x2000, 0x2040), (0x3000, 0x3040)]))
+    # frame 0 runs G (returns to 0x3020), frame 1 is the caller's return address
+    assert sym.tail_calls([0x3020, 0x1010]) == want

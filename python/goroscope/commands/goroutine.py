@@ -45,9 +45,10 @@ def run(dbg, a):
         return dbg.clear_goroutine()
     rt = dbg.runtime()
     goid = expressions.goroutine_id(dbg, words[0])
-    live_goroutine(rt, goid)
+    addr = live_goroutine(rt, goid)
     if len(words) > 1:
-        return dbg.run_in_goroutine(rt, goid, words[1])
+        v = gcmd.collect(rt, rt.target.now_ns(), only=addr)[0]
+        return gcmd.exec_in(dbg, rt, dbg.symbolizer(), v, words[1])
     return dbg.select_goroutine(rt, goid)
 
 

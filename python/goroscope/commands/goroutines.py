@@ -109,7 +109,7 @@ def run(dbg, a):
     if o.exec_cmd:
         for v in views:
             yield gcmd.line(rt, sym, v, o)
-            yield from dbg.run_in_goroutine(rt, v.goid, o.exec_cmd)
+            yield from gcmd.exec_in(dbg, rt, sym, v, o.exec_cmd, header=False)
         return
     yield from gcmd.render(rt, sym, views, o)
 
