@@ -12,6 +12,7 @@ LLDB 16 (its output is dropped), so announce() queues the line and the
 plugin's stop hook (commands.StopHook) prints it with the stop.
 """
 
+import os
 import re
 
 import lldb
@@ -138,7 +139,7 @@ class LldbDebugger(LldbTarget, Debugger):
         th = self.goroutine_thread(rt, goid)
         if th is None:
             raise self.no_thread(goid)
-        command = self.frame_number(rt, goid, th, command)
+        command, note = self.frame_number(rt, goid, th, command)
         # Inside a script command, nested HandleCommand calls run in the outer
         # command's execution context (LLDB keeps an override stack), so
         # selecting the thread alone is not enough: the command gets the
@@ -152,7 +153,7 @@ class LldbDebugger(LldbTarget, Debugger):
             if prev.IsValid():
                 p.SetSelectedThread(prev)
         text = (out.GetOutput() or "") + (out.GetError() or "")
-        return text.rstrip("\n").split("\n") if text else []
+        return (text.rstrip("\n").split("\n") if text else []) + ([note] if note else [])
 
     @staticmethod
     def lldb_indexes(th, ours):
@@ -217,9 +218,9 @@ class LldbDebugger(LldbTarget, Debugger):
         elif argv[:1] in (["f"], ["frame"]) and len(argv) == 2:
             head, k = argv[0], argv[1]
         else:
-            return command
+            return command, None
         if not k.isdigit():
-            return command
+            return command, None
         ours = gcmd.bt_frames(rt, self.symbolizer(),
                               gcmd.collect(rt, None, only=rt.findg(goid))[0])
         if int(k) >= len(ours):
@@ -229,7 +230,19 @@ class LldbDebugger(LldbTarget, Debugger):
         if exact is None and outer is None:
             raise GoroscopeError(f"LLDB's walk of goroutine {goid} stops before its "
                                  f"frame {k}")
-        return f"{head} {exact if exact is not None else outer}"
+        i = exact if exact is not None else outer
+        # LLDB's frame may sit elsewhere (it lacks an inlined call, or reads
+        # another line-table row): say where goroscope's frame K is.
+        want = ours[int(k)][1]
+        le = th.GetFrameAtIndex(i).GetLineEntry()
+        have = (le.GetFileSpec().GetFilename(), le.GetLine()) if le.IsValid() else ("", 0)
+        note = None
+        if want.file and (os.path.basename(want.file), want.line) != have:
+            note = (f"goroscope: frame {k} of `goroutine {goid} bt` is "
+                    f"{stacks.elide_params(want.function)} at "
+                    f"{os.path.basename(want.file)}:{want.line}; LLDB's frame #{i} for it "
+                    f"reads {have[0] or '?'}:{have[1]}")
+        return f"{head} {i}", note
 
     # ---- watchpoints --------------------------------------------------------
 

@@ -12,6 +12,7 @@ fed on stdin; goroscope.addr2line).
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -38,6 +39,24 @@ def gnu_demangle(mangled):
     except (OSError, subprocess.SubprocessError):
         return None
     return out if out and out != mangled else None
+
+
+def gnu_style(name):
+    """A name in LLDB's demangler's spelling made the GNU demangler's, as GDB
+    and the runtime print it: `'lambda'()` is `{lambda()#1}`, `'lambda0'()`
+    `{lambda()#2}` (Itanium's discriminator + 2), and templates close with
+    `> >` (clang builds; GCC's DWARF names already do)."""
+    if "'lambda" in name:
+        name = re.sub(r"'lambda(\d*)'\(([^()]*)\)",
+                      lambda m: "{lambda(%s)#%d}" % (m.group(2),
+                                                     int(m.group(1)) + 2 if m.group(1) else 1),
+                      name)
+    while ">>" in name:
+        fixed = re.sub(r"(?<!operator)>>", "> >", name)
+        if fixed == name:
+            break
+        name = fixed
+    return name
 
 
 class LldbTarget(Target):
@@ -216,7 +235,7 @@ class LldbTarget(Target):
         phys = self.physical_name(sc)
         if not phys and not file:
             return []
-        names = [strip_return_type(n or "") for n, _, _ in inl] + [phys]
+        names = [gnu_style(strip_return_type(n or "")) for n, _, _ in inl] + [phys]
         # LLDB names an inlined function by its DW_AT_name when GCC put the
         # linkage name elsewhere ("__invoke_impl<...>", "chanpark"); GDB
         # qualifies it. Code in libstdc++'s headers is namespace std's.
@@ -244,7 +263,7 @@ class LldbTarget(Target):
                 phys = strip_return_type(dem)
             if not phys:
                 phys = sym.GetName() or ""
-        phys = phys[2:] if phys.startswith("::") else phys  # extern "C" functions
+        phys = gnu_style(phys[2:] if phys.startswith("::") else phys)  # (extern "C": "::f")
         if phys.startswith("___lldb_unnamed_symbol"):
             phys = ""  # a stripped library's local symbol: GDB's "??"
         return phys

@@ -13,11 +13,13 @@ watchpoint stops).
 Iteration (the printers' children) yields every live entry once: each live
 slot of the new array, plus each live slot of old buckets not yet
 evacuated (an old bucket is evacuated as a whole, chain and all, so no
-entry can be in both). Everything is bounded: B <= MAX_B, chains cut at
+entry can be in both; a key inserted while a range loop paused evacuation
+is in the new array, flag pausedInsert). Everything is bounded: B <= MAX_B, chains cut at
 MAX_CHAIN and on a cycle, at most `limit` entries; what cannot be a map
 raises Corrupt ("<corrupt hmap: B=73>").
 """
 
+import struct
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -27,12 +29,11 @@ MAX_B = 40
 MAX_CHAIN = 1 << 16
 MAX_BUCKETSIZE = 1 << 16
 MASK64 = (1 << 64) - 1
-K_MIX0 = 0xA0761D6478BD642F
-K_MIX1 = 0xE7037ED1A0B428DB
-FLAG_NAMES = ("iterator", "oldIterator", "hashWriting", "sameSizeGrow")
+FLAG_NAMES = ("iterator", "oldIterator", "hashWriting", "sameSizeGrow", "pausedInsert")
 INT_KINDS = {"int8": (1, True), "int16": (2, True), "int32": (4, True), "int64": (8, True),
              "uint8": (1, False), "uint16": (2, False), "uint32": (4, False),
              "uint64": (8, False), "bool": (1, False)}
+FLOAT_KINDS = {"float32": "<f", "float64": "<d"}
 
 
 @dataclass
@@ -207,29 +208,38 @@ def entries(rt, h: Header, limit=None):
 
 # ---- hashing (goro/hash.h), for `gomap find` ----------------------------------
 
-def mix(a, b):
-    p = (a & MASK64) * (b & MASK64)
-    return (p & MASK64) ^ (p >> 64)
+def _xxh3(data, seed):
+    try:
+        import xxhash
+    except ImportError:
+        raise GoroscopeError("hashing keys needs python3-xxhash "
+                             "(apt-get install python3-xxhash)") from None
+    return xxhash.xxh3_64_intdigest(data, seed=seed)
 
 
 def hash_word(x, seed):
-    return mix((x ^ seed ^ K_MIX0) & MASK64, K_MIX1)
+    """goro's hash of an integer-like key: XXH3-64 of its 8 bytes (hash.h)."""
+    return _xxh3((x & MASK64).to_bytes(8, "little"), seed)
 
 
 def key_hash(t: MapType, key, seed):
-    """goro's default hasher: integers folded-multiply, strings XXH3-64 (python3-xxhash)."""
+    """goro's default hasher (hash.h): integers and floats through hash_word,
+    strings XXH3-64 (python3-xxhash)."""
     if t.keykind in INT_KINDS:
-        return hash_word(int(key) & MASK64, seed)
+        return hash_word(int(key), seed)
+    if t.keykind in FLOAT_KINDS:
+        if key != key:
+            raise GoroscopeError("a NaN key cannot be found: each NaN gets a random hash "
+                                 "and equals nothing (as in Go)")
+        if key == 0:
+            return hash_word(0, seed)  # +0 and -0
+        fmt = FLOAT_KINDS[t.keykind]
+        return hash_word(int.from_bytes(struct.pack(fmt, key), "little"), seed)
     if t.keykind == "std_string":
-        try:
-            import xxhash
-        except ImportError:
-            raise GoroscopeError("hashing string keys needs python3-xxhash "
-                                 "(apt-get install python3-xxhash)") from None
         data = key.encode() if isinstance(key, str) else key
-        return xxhash.xxh3_64_intdigest(data, seed=seed)
-    raise GoroscopeError(f"gomap find: {t.keykind} keys are not supported (integer and "
-                         f"string keys are)")
+        return _xxh3(data, seed)
+    raise GoroscopeError(f"gomap find: {t.keykind} keys are not supported (integer, float "
+                         f"and string keys are)")
 
 
 def tophash(rt, hash_):
@@ -250,12 +260,20 @@ def parse_key(t: MapType, text):
         if not lo <= v <= hi:
             raise GoroscopeError(f"{v} does not fit a {t.keykind} key")
         return v
+    if t.keykind in FLOAT_KINDS:
+        try:
+            v = float(text)
+        except ValueError:
+            raise GoroscopeError(f"'{text}' is not a floating-point key") from None
+        if t.keykind == "float32" and v == v:
+            v = struct.unpack("<f", struct.pack("<f", v))[0]  # the float the program stores
+        return v
     if t.keykind == "std_string":
         if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
             text = text[1:-1]
         return text
-    raise GoroscopeError(f"gomap find: {t.keykind} keys are not supported (integer and "
-                         f"string keys are)")
+    raise GoroscopeError(f"gomap find: {t.keykind} keys are not supported (integer, float "
+                         f"and string keys are)")
 
 
 def read_key(rt, t: MapType, addr):
@@ -263,6 +281,9 @@ def read_key(rt, t: MapType, addr):
     if t.keykind in INT_KINDS:
         size, signed = INT_KINDS[t.keykind]
         return int.from_bytes(rt.mem.read(addr, size), "little", signed=signed)
+    if t.keykind in FLOAT_KINDS:
+        fmt = FLOAT_KINDS[t.keykind]
+        return struct.unpack(fmt, rt.mem.read(addr, struct.calcsize(fmt)))[0]
     if t.keykind == "std_string":
         return read_std_string(rt, addr)
     return rt.mem.read(addr, min(t.keytypesize, 64))

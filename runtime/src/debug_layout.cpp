@@ -194,6 +194,7 @@ struct debug_layout {
       GORO_FIELD("hmap", hmap, extra),
       GORO_FIELD("hmap", hmap, type),
       GORO_FIELD("hmap", hmap, writer),
+      GORO_FIELD("hmap", hmap, iters),
       GORO_FIELD("mapextra", mapextra, nextOverflow),
       GORO_CONST("Map.hmap", offsetof(BM, h_)),  // offset of the hmap in a goro::Map
       GORO_TYPE("maptype", maptype),
@@ -228,6 +229,7 @@ struct debug_layout {
       GORO_CONST("flags.oldIterator", oldIterator),
       GORO_CONST("flags.hashWriting", hashWriting),
       GORO_CONST("flags.sameSizeGrow", sameSizeGrow),
+      GORO_CONST("flags.pausedInsert", pausedInsert),
       ent("kind.other", GOROSCOPE_ENUM, 0, static_cast<uint64_t>(kind::other)),
       ent("kind.bool", GOROSCOPE_ENUM, 0, static_cast<uint64_t>(kind::boolean)),
       ent("kind.int8", GOROSCOPE_ENUM, 0, static_cast<uint64_t>(kind::int8)),

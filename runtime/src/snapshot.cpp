@@ -366,6 +366,7 @@ void map_json(Writer& w, const capture& c, const capobj& o) {
   if (m.flags & oldIterator) w.String("oldIterator");
   if (m.flags & hashWriting) w.String("hashWriting");
   if (m.flags & sameSizeGrow) w.String("sameSizeGrow");
+  if (m.flags & pausedInsert) w.String("pausedInsert");
   w.EndArray();
   key(w, "noverflow");
   w.Uint(m.noverflow);

@@ -1,6 +1,9 @@
 // map_test.cpp — goro::Map's C++ API: semantics, object lifetimes, layout.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -225,7 +228,8 @@ TEST(Map, HeaderLayoutIsTheDocumentedOne) {
   EXPECT_EQ(offsetof(hmap, extra), 48u);
   EXPECT_EQ(offsetof(hmap, type), 56u);
   EXPECT_EQ(offsetof(hmap, writer), 64u);
-  EXPECT_EQ(sizeof(hmap), 72u);
+  EXPECT_EQ(offsetof(hmap, iters), 72u);
+  EXPECT_EQ(sizeof(hmap), 80u);
   EXPECT_EQ(sizeof(Map<int64_t, int64_t>), sizeof(hmap));  // empty Hash/Eq take no space
 }
 
@@ -257,6 +261,51 @@ TEST(Map, NaNKeysAreDistinctAsInGo) {
   EXPECT_EQ(n, 100);
   m[0.0] = 1;
   EXPECT_EQ(m.at(-0.0), 1);  // +0 == -0
+}
+
+template <class F>
+void expect_assignment_stores_the_key() {
+  // Go: m[0.0] = 1; m[math.Copysign(0, -1)] = 2 leaves one key, -0 (needkeyupdate).
+  Map<F, int> m;
+  m[F(0)] = 1;
+  m[-F(0)] = 2;
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_TRUE(std::signbit(m.begin()->first));
+  EXPECT_EQ(m.begin()->second, 2);
+  m.insert_or_assign(F(0), 3);
+  EXPECT_FALSE(std::signbit(m.begin()->first));
+  m.try_emplace(-F(0), 4);  // not an assignment: neither key nor value changes
+  EXPECT_FALSE(std::signbit(m.begin()->first));
+  EXPECT_EQ(m.begin()->second, 3);
+}
+
+TEST(Map, FloatAssignmentStoresTheGivenKeyAsInGo) {
+  expect_assignment_stores_the_key<double>();
+  expect_assignment_stores_the_key<float>();
+}
+
+template <class F>
+void expect_nans_spread() {
+  // Go hashes each NaN randomly: 1000 NaN keys spread like 1000 distinct
+  // keys (Go 1.19: 5 overflow buckets at B=8), not one chain of 125 buckets.
+  Map<F, int> nans, ints;
+  for (int i = 0; i < 1000; i++) {
+    nans[std::numeric_limits<F>::quiet_NaN()] = i;
+    ints[static_cast<F>(i) + F(0.5)] = i;
+  }
+  EXPECT_EQ(nans.size(), 1000u);
+  EXPECT_EQ(D::B(nans), D::B(ints));
+  EXPECT_LT(D::overflow_buckets(nans), 40u);  // the same spread as distinct keys
+  size_t longest = 0;
+  for (uintptr_t i = 0; i < (uintptr_t{1} << D::B(nans)); i++)
+    longest = std::max(longest, D::chain(nans, i).size());
+  EXPECT_LE(longest, 3u);
+  EXPECT_EQ(nans.erase(std::numeric_limits<F>::quiet_NaN()), 0u);  // no NaN is found
+}
+
+TEST(Map, NaNKeysSpreadOverBucketsAsInGo) {
+  expect_nans_spread<double>();
+  expect_nans_spread<float>();
 }
 
 TEST(Map, HintPreallocatesOverflowBuckets) {

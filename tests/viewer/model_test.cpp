@@ -290,7 +290,17 @@ TEST(ViewModel, KeyHashIsTheRuntimes) {
     }
   for (const char* k : {"", "key3", "a longer key than sixteen bytes"})
     EXPECT_EQ(*view::key_hash("std_string", k, 7), goro::Hash<std::string>{}(k, 7)) << k;
-  EXPECT_FALSE(view::key_hash("float64", "1.5", 0));
+  for (double d : {1.5, -2.25, 0.0, -0.0, 12345.0}) {
+    EXPECT_EQ(*view::key_hash("float64", std::to_string(d), 7),
+              goro::Hash<double>{}(std::stod(std::to_string(d)), 7))
+        << d;
+    EXPECT_EQ(*view::key_hash("float32", std::to_string(d), 7),
+              goro::Hash<float>{}(std::stof(std::to_string(d)), 7))
+        << d;
+  }
+  EXPECT_EQ(*view::key_hash("float64", "-0", 3), *view::key_hash("float64", "0", 3));
+  EXPECT_FALSE(view::key_hash("float64", "NaN", 0));  // random, as in Go
+  EXPECT_FALSE(view::key_hash("float64", "1.5x", 0));
   EXPECT_FALSE(view::key_hash("int64", "x", 0));
 }
 

@@ -1,25 +1,26 @@
-// keyhash.cpp — see keyhash.h. The constants are goro/hash.h's (wyhash's);
-// tests/viewer checks the result against the runtime's own hash.
+// keyhash.cpp — see keyhash.h. The rule is goro/hash.h's own (included, not
+// copied); tests/viewer checks the result against the runtime's hash.
 #include "keyhash.h"
 
 #include <charconv>
+#include <cstdlib>
+#include <string>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "goro/hash.h"
 
 namespace goroscope::view {
 
-namespace {
-
-uint64_t mix(uint64_t a, uint64_t b) {
-  __uint128_t p = static_cast<__uint128_t>(a) * b;
-  return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
-}
-
-}  // namespace
-
 std::optional<uint64_t> key_hash(std::string_view kind, std::string_view key, uint64_t hash0) {
-  if (kind == "std_string") return XXH3_64bits_withSeed(key.data(), key.size(), hash0);
+  if (kind == "std_string") return goro::Hash<std::string_view>{}(key, hash0);
+  if (kind == "float32" || kind == "float64") {
+    std::string text(key);
+    char* end = nullptr;
+    double d = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || d != d)
+      return std::nullopt;  // (a NaN's hash is random, as in Go)
+    if (kind == "float32") return goro::detail::float_hash(static_cast<float>(d), hash0);
+    return goro::detail::float_hash(d, hash0);
+  }
   bool is_signed = kind == "int8" || kind == "int16" || kind == "int32" || kind == "int64";
   bool is_unsigned = kind == "uint8" || kind == "uint16" || kind == "uint32" || kind == "uint64";
   uint64_t x;
@@ -37,8 +38,7 @@ std::optional<uint64_t> key_hash(std::string_view kind, std::string_view key, ui
   } else {
     return std::nullopt;
   }
-  constexpr uint64_t kMix0 = 0xa0761d6478bd642fULL, kMix1 = 0xe7037ed1a0b428dbULL;
-  return mix(x ^ hash0 ^ kMix0, kMix1);
+  return goro::detail::hash_word(x, hash0);
 }
 
 }  // namespace goroscope::view

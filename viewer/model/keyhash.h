@@ -1,8 +1,8 @@
 // keyhash.h — goro::Map's default hash of a key (goro/hash.h), recomputed
 // from the key's text in a snapshot, so the Map panel can show a slot's hash
-// and bucket arithmetic: integers by the folded multiply, std::string keys
-// by XXH3-64 with the map's seed (Debian's libxxhash, header-only). Other
-// key kinds (and maps with a custom hasher) have no recomputable hash.
+// and bucket arithmetic, by goro/hash.h itself: integers, floats (not NaN,
+// whose hash is random) and std::string keys. Other key kinds (and maps with
+// a custom hasher) have no recomputable hash.
 #pragma once
 
 #include <cstdint>

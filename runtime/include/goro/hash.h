@@ -6,22 +6,39 @@
 // `h(key, seed)` and must mix the seed into every output bit.
 //
 // Design
-//   * Integers, enums and pointers: one 64x64->128 multiply, folded
-//     (hi ^ lo), of `x ^ seed ^ k0` by an odd constant. The fold makes both
-//     the low bits (bucket index: hash & bucketMask(B)) and the top byte
-//     (tophash: hash >> 56) depend on every input bit.
+//   * Integers, enums and pointers: XXH3-64 of the value widened to 8 bytes,
+//     with the seed (hash_word). Its 4-8 byte path ends in a full-avalanche
+//     mixer (rrmxmx), so consecutive keys land in buckets as random keys do,
+//     as with Go's aeshash/memhash: growth completes, and churn triggers
+//     same-size growth, at Go's writes (tests/go_diff, docs/map.md).
 //   * Strings: XXH3-64 with the seed (Debian's libxxhash, header-only via
 //     XXH_INLINE_ALL), a packaged, well-studied hash for byte strings.
-//   * Anything else: std::hash<K> folded through the integer mixer, so that
-//     an identity std::hash (as libstdc++'s for integers) still spreads.
+//   * float and double: Go's f64hash/f32hash: +0 and -0 hash alike (they are
+//     equal keys), and each NaN gets a fresh random hash (NaN != NaN: every
+//     m[NaN] = v adds an entry; random hashes spread them over buckets
+//     instead of one ever longer chain). Other values: their bits.
+//   * Anything else: std::hash<K> through hash_word, so that an identity
+//     std::hash (as libstdc++'s for integers) still spreads.
 //   * Custom hashers may be seeded (`h(key, seed)`) or plain (`h(key)`); a
-//     plain one is mixed with the seed by the same folded multiply.
+//     plain one is mixed with the seed by hash_word.
 //
-// Rejected: Go's AES hash (needs per-CPU dispatch for little gain on 8-byte
-// keys); std::hash alone (identity for integers: every key of a dense range
-// would land in tophash 5 and buckets would collide in their low bits).
+// Measured (tests/go_diff, 1000 maps per side; z of goro's mean against Go
+// 1.19's; docs/map.md section 9 has the full table):
+//                                          Go 1.19   multiply-fold    XXH3
+//   write completing the growth to B=7     460.04    458.63 (-17.8)   460.02 (-0.3)
+//   same-size growths / 10k steps, 400 live  2.58      0.70 (-67.0)     2.59 (+0.3)
+//   overflow buckets after 1000 NaN keys     4.62    124.00           4.67 (+0.5)
+// (multiply-fold: goro's earlier hash, one 64x64->128 multiply of
+// x ^ seed ^ k0, hi ^ lo; the NaN row is std::hash<double> against f64hash.)
+//
+// Rejected: the multiply-fold (1 ns cheaper, but it spreads a dense range of
+// integers more evenly than random, like a low-discrepancy sequence: fewer
+// overflow buckets than Go at every size, so goro's growth came at other
+// writes than Go's); Go's AES hash (per-CPU dispatch for little gain on
+// 8-byte keys); std::hash alone (identity for integers).
 #pragma once
 
+#include <bit>
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -44,8 +61,20 @@ inline uint64_t mix(uint64_t a, uint64_t b) noexcept {
 inline constexpr uint64_t kMix0 = 0xa0761d6478bd642fULL;  // odd, from wyhash
 inline constexpr uint64_t kMix1 = 0xe7037ed1a0b428dbULL;  // odd, from wyhash
 
+// hash_word is the hash of an integer-like key (see the file comment).
 inline uint64_t hash_word(uint64_t x, uint64_t seed) noexcept {
-  return mix(x ^ seed ^ kMix0, kMix1);
+  return XXH3_64bits_withSeed(&x, sizeof x, seed);
+}
+
+// fastrand is a per-thread wyrand generator (Go's fastrand), seeded lazily.
+extern constinit thread_local uint64_t tls_rand;
+uint64_t init_rand() noexcept;
+inline uint32_t fastrand() {
+  uint64_t s = tls_rand;
+  if (__builtin_expect(s == 0, 0)) s = init_rand();
+  s += kMix0;
+  tls_rand = s;
+  return static_cast<uint32_t>(mix(s, s ^ kMix1));
 }
 
 }  // namespace detail
@@ -62,6 +91,35 @@ template <class K>
 struct Hash<K, std::enable_if_t<std::is_integral_v<K> || std::is_enum_v<K>>> {
   uint64_t operator()(K k, uint64_t seed) const noexcept {
     return detail::hash_word(static_cast<uint64_t>(k), seed);
+  }
+};
+
+namespace detail {
+
+// float_hash is Go's f32hash/f64hash for a float that is not a NaN: +0 and
+// -0 alike, any other value by its bits. (A NaN's hash is random: Hash<F>.)
+template <class F>
+uint64_t float_hash(F f, uint64_t seed) noexcept {
+  if (f == 0) return hash_word(0, seed);  // +0, -0
+  if constexpr (sizeof(F) == sizeof(uint32_t)) {
+    return hash_word(std::bit_cast<uint32_t>(f), seed);
+  } else if constexpr (sizeof(F) == sizeof(uint64_t)) {
+    return hash_word(std::bit_cast<uint64_t>(f), seed);
+  } else {
+    return hash_word(static_cast<uint64_t>(std::hash<F>{}(f)), seed);
+  }
+}
+
+}  // namespace detail
+
+// Go's f32hash/f64hash (see the file comment): each NaN gets a fresh random
+// hash.
+template <class F>
+struct Hash<F, std::enable_if_t<std::is_floating_point_v<F>>> {
+  uint64_t operator()(F f, uint64_t seed) const noexcept {
+    if (f != f)  // any kind of NaN
+      return detail::hash_word((uint64_t{detail::fastrand()} << 32) | detail::fastrand(), seed);
+    return detail::float_hash(f, seed);
   }
 };
 

@@ -46,10 +46,20 @@
 //   * C++ has no GC. Evacuation *moves* keys/elems (move-construct, destroy)
 //     and frees an evacuated bucket's overflow chain at once; the old array is
 //     freed when evacuation completes. Go instead keeps old keys readable for
-//     iterators that started before a growth. Hence: erasing during iteration
-//     is allowed (erase does no evacuation while an iterator flag is set) but
-//     *inserting* during iteration is not; goro detects an iterator that
-//     would read moved entries and reports it (never a silent use-after-free).
+//     iterators that started before a growth. So goro does the converse:
+//     while a range iterator is live (hmap.iters, an iterhold shared with the
+//     iterators) no write evacuates. An existing key is then updated where it
+//     is; a new key goes to the new array (as in Go: the loop's own array does
+//     not receive it, so a loop that inserts ends), flagging pausedInsert when
+//     its old bucket is not evacuated: lookups that miss there search the new
+//     bucket too, iterators read both, evacuation appends after them. Writes
+//     during a range loop thus keep Go's guarantees (each entry present at the
+//     start and not deleted is produced once, new ones at most once). A
+//     position (find, try_emplace) holds nothing; one used after an insert
+//     moved its entry is reported (never a silent use-after-free).
+//     Rejected: copying entries on evacuation while iterators are live (a
+//     second live copy of a C++ object), and a sticky "may be iterating" flag
+//     (Go's iterator bit never clears: growth would never resume).
 //   * hmap carries two extra fields: `type` (the per-instantiation maptype,
 //     so a tool holding only the address can decode the layout) and `writer`
 //     (who set hashWriting; see goro/misuse.h).
@@ -143,6 +153,11 @@ inline constexpr uint8_t iterator = 1;      // there may be an iterator using bu
 inline constexpr uint8_t oldIterator = 2;   // there may be an iterator using oldbuckets
 inline constexpr uint8_t hashWriting = 4;   // a thread/goroutine is writing to the map
 inline constexpr uint8_t sameSizeGrow = 8;  // the current growth is to a map of the same size
+// goro: a key whose old bucket is not yet evacuated was inserted into the
+// new array (an insert while a range loop paused evacuation): lookups that
+// miss in such an old bucket also search the new one. Cleared when the
+// growth completes.
+inline constexpr uint8_t pausedInsert = 16;
 
 // sentinel bucket ID for iterator checks
 inline constexpr uintptr_t noCheck = ~uintptr_t{0};
@@ -197,6 +212,15 @@ struct mapextra {
   void* nextOverflow;  // next free preallocated overflow bucket, or null
 };
 
+// iterhold counts a map's live range iterators (goro): while one is live no
+// evacuation moves an entry (see the file comment). Allocated at the map's
+// first range loop; owned by the map (one reference while it lives) and by
+// each holding iterator, so an iterator that outlives its map (legal while
+// unused) releases into the block, never into the dead map.
+struct iterhold {
+  std::atomic<uint32_t> refs;  // holding iterators, + 1 while the map lives
+};
+
 // hmap is the map header. Field order and names are Go's; `type` and
 // `writer` are goro's. Guarded by: the map's user (no internal locking).
 struct hmap {
@@ -212,6 +236,7 @@ struct hmap {
   mapextra extra;                // optional fields
   const maptype* type;           // goro: this map's type descriptor
   std::atomic<uint64_t> writer;  // goro: Who token of the last writer to set hashWriting
+  std::atomic<iterhold*> iters{nullptr};  // goro: range iterators' hold (see iterhold)
 };
 static_assert(offsetof(hmap, count) == 0, "count must be first, as in Go (len reads it)");
 // Why flagspad: every write stores `flags` twice. A byte store followed by
@@ -272,17 +297,6 @@ inline bool tooManyOverflowBuckets(uint16_t noverflow, uint8_t B) {
 inline uintptr_t nbucketsFor(uint8_t B) {
   uintptr_t base = bucketShift(B);
   return B >= 4 ? base + bucketShift(B - 4) : base;
-}
-
-// fastrand is a per-thread wyrand generator (Go's fastrand), seeded lazily.
-extern constinit thread_local uint64_t tls_rand;
-uint64_t init_rand() noexcept;
-inline uint32_t fastrand() {
-  uint64_t s = tls_rand;
-  if (__builtin_expect(s == 0, 0)) s = init_rand();
-  s += kMix0;
-  tls_rand = s;
-  return static_cast<uint32_t>(mix(s, s ^ kMix1));
 }
 
 // Bucket array allocation: zeroed, aligned, huge-page advised when large.
@@ -390,6 +404,9 @@ class basic_map {
   static constexpr bool kIndirectElem =
       sizeof(V) > maxElemSize || !std::is_nothrow_move_constructible_v<V>;
   static constexpr bool kReflexiveKey = !std::is_floating_point_v<K>;
+  // kNeedKeyUpdate: equal keys can differ (+0 and -0), so an assignment
+  // overwrites the stored key with the one given (Go's needkeyupdate).
+  static constexpr bool kNeedKeyUpdate = std::is_floating_point_v<K>;
   // kHeterogeneous: lookups accept any key-like type Q (Hash and Eq both
   // declare is_transparent, as abseil's and the standard's conventions have it).
   static constexpr bool kHeterogeneous = requires { typename Hash::is_transparent; }
@@ -506,6 +523,8 @@ class basic_map {
         report_map_misuse("concurrent map writes", &h_, MapOp::write);
     }
     destroy_all();
+    if (iterhold* p = h_.iters.load(std::memory_order_acquire))
+      if (p->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p;
   }
 
   void swap(basic_map& o) noexcept {
@@ -613,8 +632,8 @@ class basic_map {
 
   // operator[] returns the value for key, inserting a value-initialized V
   // (Go's zero value) if absent. The reference is invalidated by any insert.
-  V& operator[](const K& key) { return *assign(key, copy_key(key), make_zero()).first.elem; }
-  V& operator[](K&& key) { return *assign(key, move_key(key), make_zero()).first.elem; }
+  V& operator[](const K& key) { return *assign<true>(key, copy_key(key), make_zero()).first.elem; }
+  V& operator[](K&& key) { return *assign<true>(key, move_key(key), make_zero()).first.elem; }
 
   // try_emplace inserts V(args...) if key is absent; never overwrites.
   template <class... Args>
@@ -634,13 +653,13 @@ class basic_map {
   // insert_or_assign is Go's `m[k] = v`.
   template <class M>
   std::pair<iterator, bool> insert_or_assign(const K& key, M&& v) {
-    auto r = assign(key, copy_key(key), make_elem(std::forward<M>(v)));
+    auto r = assign<true>(key, copy_key(key), make_elem(std::forward<M>(v)));
     if (!r.second) *r.first.elem = std::forward<M>(v);
     return to_iter(r);
   }
   template <class M>
   std::pair<iterator, bool> insert_or_assign(K&& key, M&& v) {
-    auto r = assign(key, move_key(key), make_elem(std::forward<M>(v)));
+    auto r = assign<true>(key, move_key(key), make_elem(std::forward<M>(v)));
     if (!r.second) *r.first.elem = std::forward<M>(v);
     return to_iter(r);
   }
@@ -656,10 +675,17 @@ class basic_map {
   void erase(iterator it) { mapdelete(*it.key_); }
 
   // clear removes every entry, keeping the main bucket array (Go's mapclear).
+  // During a range loop the arrays stay where they are and only empty out:
+  // the loop produces nothing more.
   void clear() {
     if (h_.count == 0 && !h_.oldbuckets) return;
     begin_write();
     destroy_entries();  // noexcept: destructors must not throw
+    if (evacuation_paused()) {
+      empty_in_place();
+      end_write();
+      return;
+    }
     free_overflow_chains(h_.buckets, h_.B);
     if (h_.oldbuckets) free_array(h_.oldbuckets, oldB());
     h_.oldbuckets = nullptr;
@@ -710,6 +736,7 @@ class basic_map {
     Slot s;
     V* elem;
     uintptr_t hash;
+    bool in_old;  // s is in a not yet evacuated old bucket (evacuation paused)
   };
 
   // ---- Key/elem makers (noexcept exactly when the construction is) ----
@@ -817,6 +844,12 @@ class basic_map {
   uint8_t flags() const { return h_.flags.load(std::memory_order_relaxed); }
   void set_flags(uint8_t f) { h_.flags.store(f, std::memory_order_relaxed); }
   bool growing() const { return h_.oldbuckets != nullptr; }
+  // evacuation_paused: a range iterator is live, so no entry may move (see
+  // the file comment: writes then go to the bucket their key lives in).
+  bool evacuation_paused() const {
+    iterhold* p = h_.iters.load(std::memory_order_relaxed);
+    return p && p->refs.load(std::memory_order_relaxed) > 1;
+  }
   bool isSameSizeGrow() const { return flags() & sameSizeGrow; }
   uint8_t oldB() const { return isSameSizeGrow() ? h_.B : static_cast<uint8_t>(h_.B - 1); }
   uintptr_t noldbuckets() const { return bucketShift(oldB()); }
@@ -961,16 +994,34 @@ class basic_map {
     uintptr_t hash = hash_of(key);
     if (hash_out) *hash_out = hash;
     uint8_t top = tophash(hash);
-    char* b0 = bucket_for(hash, in_old);
+    bool old = false;
+    char* b0 = bucket_for(hash, &old);
     prefetch_bucket(b0);
     for (char* b = b0; b; b = overflow(b)) {
       uint64_t w = load_tophash(b);
       for (uint64_t m = match_top(w, top); m; m &= m - 1) {
         unsigned i = slot_of(m);
-        if (eq_(key, key_at(b, i))) [[likely]]
+        if (eq_(key, key_at(b, i))) [[likely]] {
+          if (in_old) *in_old = old;
           return {b, i};
+        }
       }
       if (zero_bytes(w)) break;  // an emptyRest slot: nothing further in this chain
+    }
+    if (old && (flags() & pausedInsert)) [[unlikely]]
+      return lookup_in(bucket(h_.buckets, hash & bucketMask(h_.B)), key, top);
+    return {};
+  }
+
+  template <class Q>
+  Slot lookup_in(char* b0, const Q& key, uint8_t top) const {
+    for (char* b = b0; b; b = overflow(b)) {
+      uint64_t w = load_tophash(b);
+      for (uint64_t m = match_top(w, top); m; m &= m - 1) {
+        unsigned i = slot_of(m);
+        if (eq_(key, key_at(b, i))) return {b, i};
+      }
+      if (zero_bytes(w)) break;
     }
     return {};
   }
@@ -988,18 +1039,20 @@ class basic_map {
 
   // assign finds key or makes a slot for it (Go's mapassign). For a new
   // entry it constructs the key from mk() and the elem from me(). Returns the
-  // placed entry and whether it was inserted.
-  template <class MakeKey, class MakeElem>
+  // placed entry and whether it was inserted. UpdateKey: an assignment
+  // (operator[], insert_or_assign), which stores the given key over an equal
+  // one (kNeedKeyUpdate: m[-0.0] after m[0.0] leaves -0, as in Go).
+  template <bool UpdateKey = false, class MakeKey, class MakeElem>
   std::pair<Placed, bool> assign(const K& key, MakeKey&& mk, MakeElem&& me) {
     uintptr_t hash = hash_of(key);  // before hashWriting: a throwing hasher wrote nothing
     begin_write();
     if constexpr (kWriteNoexcept&& noexcept(mk())&& noexcept(me())) {
-      auto r = mapassign(key, hash, mk, me);
+      auto r = mapassign<UpdateKey>(key, hash, mk, me);
       end_write();
       return r;
     } else {
       try {
-        auto r = mapassign(key, hash, mk, me);
+        auto r = mapassign<UpdateKey>(key, hash, mk, me);
         end_write();
         return r;
       } catch (...) {
@@ -1009,7 +1062,7 @@ class basic_map {
     }
   }
 
-  template <class MakeKey, class MakeElem>
+  template <bool UpdateKey, class MakeKey, class MakeElem>
   std::pair<Placed, bool> mapassign(const K& key, uintptr_t hash, MakeKey& mk, MakeElem& me) {
     if (!h_.buckets) {
       auto [arr, next] = makeBucketArray(h_.B, nullptr);
@@ -1019,7 +1072,32 @@ class basic_map {
     uint8_t top = tophash(hash);
   again:
     uintptr_t bi = hash & bucketMask(h_.B);
-    if (growing()) growWork(bi);
+    char* oldb = nullptr;  // key's old bucket, not evacuated: evacuation is paused
+    if (growing()) [[unlikely]] {
+      if (!evacuation_paused()) {
+        growWork(bi);
+      } else {
+        bool in_old = false;
+        char* c = bucket_for(hash, &in_old);
+        if (in_old) oldb = c;
+      }
+    }
+    if (oldb) [[unlikely]] {
+      // A range loop is live: an existing key is updated where it is; a new
+      // key goes to the new array (where the loop's own array, the old one,
+      // does not see it: a loop that inserts ends, as in Go).
+      for (char* c = oldb; c; c = overflow(c)) {
+        uint64_t tw = load_tophash(c);
+        for (uint64_t m = match_top(tw, top); m; m &= m - 1) {
+          unsigned i = slot_of(m);
+          if (eq_(key, key_at(c, i))) {
+            if constexpr (UpdateKey && kNeedKeyUpdate) key_at(c, i) = key;
+            return {{{c, i}, &elem_at(c, i), hash, true}, false};
+          }
+        }
+        if (zero_bytes(tw)) break;
+      }
+    }
     char* b = bucket(h_.buckets, bi);
     char* insertb = nullptr;
     unsigned inserti = 0;
@@ -1027,8 +1105,10 @@ class basic_map {
       uint64_t tw = load_tophash(b);
       for (uint64_t m = match_top(tw, top); m; m &= m - 1) {
         unsigned i = slot_of(m);
-        if (eq_(key, key_at(b, i)))
-          return {{{b, i}, &elem_at(b, i), hash}, false};  // already have a mapping for key
+        if (eq_(key, key_at(b, i))) {  // already have a mapping for key
+          if constexpr (UpdateKey && kNeedKeyUpdate) key_at(b, i) = key;
+          return {{{b, i}, &elem_at(b, i), hash, false}, false};
+        }
       }
       if (!insertb) {
         if (uint64_t e = match_empty(tw)) {
@@ -1055,6 +1135,7 @@ class basic_map {
       insertb = newoverflow(b);
       inserti = 0;
     }
+    if (oldb) set_flags(flags() | pausedInsert);
     construct_key(keyslot(insertb, inserti), mk);
     try {
       construct_elem(elemslot(insertb, inserti), me);
@@ -1064,11 +1145,11 @@ class basic_map {
     }
     tophashes(insertb)[inserti] = top;
     h_.count++;
-    return {{{insertb, inserti}, &elem_at(insertb, inserti), hash}, true};
+    return {{{insertb, inserti}, &elem_at(insertb, inserti), hash, false}, true};
   }
 
   std::pair<iterator, bool> to_iter(const std::pair<Placed, bool>& r) {
-    return {iterator(this, r.first.hash, r.first.s, false), r.second};
+    return {iterator(this, r.first.hash, r.first.s, r.first.in_old), r.second};
   }
 
   // ---- mapdelete ----
@@ -1097,11 +1178,16 @@ class basic_map {
   template <class Q>
   size_t mapdelete_hashed(const Q& key, uintptr_t hash) {
     uintptr_t bi = hash & bucketMask(h_.B);
-    // Go evacuates here (growWork). goro skips it while an iterator may be
+    // Go evacuates here (growWork). goro skips it while a range iterator is
     // live, because evacuation moves entries under the iterator (see top).
-    if (growing() && !(flags() & (detail::iterator | oldIterator))) growWork(bi);
-    char* bOrig = bucket_for(hash);
+    if (growing() && !evacuation_paused()) growWork(bi);
+    bool old = false;
+    char* bOrig = bucket_for(hash, &old);
     uint8_t top = tophash(hash);
+    if (old && (flags() & pausedInsert)) [[unlikely]] {
+      // The key may be one inserted into the new array (see pausedInsert).
+      if (!lookup_in(bOrig, key, top).b) bOrig = bucket(h_.buckets, bi);
+    }
     for (char* b = bOrig; b; b = overflow(b)) {
       uint64_t tw = load_tophash(b);
       for (uint64_t m = match_top(tw, top); m; m &= m - 1) {
@@ -1244,17 +1330,34 @@ class basic_map {
     while (growing()) evacuate(h_.nevacuate);
   }
 
+  struct evacDst {
+    char* b;     // current destination bucket
+    unsigned i;  // key/elem index into b
+  };
+
+  // append_point is where evacuation appends to new bucket b: its first slot
+  // (Go: the new buckets are empty until their old bucket is evacuated),
+  // or, when inserts while evacuation was paused put keys there
+  // (pausedInsert), the first emptyRest slot of its chain (every later slot
+  // is empty), else past its last bucket.
+  evacDst append_point(char* b) {
+    if (!(flags() & pausedInsert)) return {b, 0};
+    for (;;) {
+      if (uint64_t e = zero_bytes(load_tophash(b))) return {b, slot_of(e)};
+      char* o = overflow(b);
+      if (!o) return {b, bucketCnt};  // full: the first append chains a new bucket
+      b = o;
+    }
+  }
+
   void evacuate(uintptr_t oldbucket) {
     char* b = bucket(h_.oldbuckets, oldbucket);
     uintptr_t newbit = noldbuckets();
     if (!evacuated(b)) {
-      struct evacDst {
-        char* b;     // current destination bucket
-        unsigned i;  // key/elem index into b
-      } xy[2];
-      xy[0] = {bucket(h_.buckets, oldbucket), 0};
+      evacDst xy[2];
+      xy[0] = append_point(bucket(h_.buckets, oldbucket));
       bool same = isSameSizeGrow();
-      if (!same) xy[1] = {bucket(h_.buckets, oldbucket + newbit), 0};
+      if (!same) xy[1] = append_point(bucket(h_.buckets, oldbucket + newbit));
       char* first = b;
       for (; b; b = overflow(b)) {
         uint8_t* th = tophashes(b);
@@ -1281,7 +1384,8 @@ class basic_map {
           th[i] = static_cast<uint8_t>(evacuatedX + useY);
           evacDst& dst = xy[useY];
           if (dst.i == bucketCnt) {
-            dst.b = newoverflow(dst.b);
+            char* o = overflow(dst.b);  // (a chain inserts made while paused: pausedInsert)
+            dst.b = o ? o : newoverflow(dst.b);
             dst.i = 0;
           }
           tophashes(dst.b)[dst.i] = top;
@@ -1305,10 +1409,11 @@ class basic_map {
     uintptr_t stop = std::min(h_.nevacuate + 1024, newbit);
     while (h_.nevacuate != stop && evacuated(bucket(h_.oldbuckets, h_.nevacuate))) h_.nevacuate++;
     if (h_.nevacuate == newbit) {  // newbit == # of oldbuckets
-      // Growing is all done. Free the old main bucket array.
-      free_buckets(h_.oldbuckets);
+      // Growing is all done. Free the old bucket array (and the chains a
+      // clear() during iteration marked evacuated without freeing them).
+      free_array(h_.oldbuckets, oldB());
       h_.oldbuckets = nullptr;
-      set_flags(flags() & ~sameSizeGrow);
+      set_flags(flags() & ~(sameSizeGrow | pausedInsert));
     }
   }
 
@@ -1366,6 +1471,24 @@ class basic_map {
       }
   }
 
+  // empty_in_place marks every slot empty after destroy_entries, keeping
+  // every bucket where a live iterator may stand: the current array's slots
+  // emptyRest, an unevacuated old bucket's evacuatedEmpty (so it counts as
+  // evacuated; growth completion frees its chain).
+  void empty_in_place() noexcept {
+    auto mark = [](char* b, uint8_t state) {
+      for (; b; b = overflow(b)) std::memset(tophashes(b), state, bucketCnt);
+    };
+    if (h_.buckets)
+      for (uintptr_t i = 0, n = bucketShift(h_.B); i < n; i++)
+        mark(bucket(h_.buckets, i), emptyRest);
+    if (h_.oldbuckets)
+      for (uintptr_t i = 0, n = noldbuckets(); i < n; i++)
+        if (char* b = bucket(h_.oldbuckets, i); !evacuated(b)) mark(b, evacuatedEmpty);
+    h_.count = 0;
+    h_.hash0 = fastrand();
+  }
+
   void release_arrays() {
     if (h_.buckets) free_array(h_.buckets, h_.B);
     if (h_.oldbuckets) free_array(h_.oldbuckets, oldB());
@@ -1409,10 +1532,37 @@ class basic_map {
           startBucket_(o.startBucket_),
           bucket_(o.bucket_),
           checkBucket_(o.checkBucket_),
+          newAfter_(o.newAfter_),
           offset_(o.offset_),
           B_(o.B_),
           i_(o.i_),
-          wrapped_(o.wrapped_) {}
+          wrapped_(o.wrapped_),
+          hold_(o.hold_) {
+      hold_again();
+    }
+    // A range iterator (begin()) holds the map's entries in place (hmap.iters)
+    // until it reaches the end or dies; each copy holds them too.
+    iter(const iter& o) noexcept { copy_from(o); }
+    iter(iter&& o) noexcept {
+      copy_from(o, false);
+      o.hold_ = nullptr;
+    }
+    iter& operator=(const iter& o) noexcept {
+      if (this != &o) {
+        release();
+        copy_from(o);
+      }
+      return *this;
+    }
+    iter& operator=(iter&& o) noexcept {
+      if (this != &o) {
+        release();
+        copy_from(o, false);
+        o.hold_ = nullptr;
+      }
+      return *this;
+    }
+    ~iter() { release(); }
 
     reference operator*() const { return {*key_, *elem_}; }
     pointer operator->() const { return pointer{**this}; }
@@ -1436,6 +1586,34 @@ class basic_map {
     template <bool>
     friend class iter;
 
+    void copy_from(const iter& o, bool hold = true) noexcept {
+      h_ = o.h_;
+      m_ = o.m_;
+      key_ = o.key_;
+      elem_ = o.elem_;
+      buckets_ = o.buckets_;
+      bptr_ = o.bptr_;
+      startBucket_ = o.startBucket_;
+      bucket_ = o.bucket_;
+      checkBucket_ = o.checkBucket_;
+      newAfter_ = o.newAfter_;
+      offset_ = o.offset_;
+      B_ = o.B_;
+      i_ = o.i_;
+      wrapped_ = o.wrapped_;
+      hold_ = o.hold_;
+      if (hold) hold_again();
+    }
+    void hold_again() noexcept {
+      if (hold_) hold_->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+    void release() noexcept {
+      if (iterhold* p = hold_) {
+        hold_ = nullptr;
+        if (p->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p;  // the map is gone
+      }
+    }
+
     // mapiterinit
     explicit iter(const map_t* m) : h_(&m->h_), m_(m) {
       if (m->h_.count == 0) return;
@@ -1452,6 +1630,17 @@ class basic_map {
       uint8_t f = m->flags();
       if ((f & (detail::iterator | oldIterator)) != (detail::iterator | oldIterator))
         m->h_.flags.fetch_or(detail::iterator | oldIterator, std::memory_order_relaxed);
+      // goro: and hold the entries in place while this range loop runs.
+      iterhold* p = m->h_.iters.load(std::memory_order_acquire);
+      if (!p) {  // the map's first range loop (readers may race to make it)
+        auto* n = new iterhold{1};
+        if (m->h_.iters.compare_exchange_strong(p, n, std::memory_order_acq_rel))
+          p = n;
+        else
+          delete n;
+      }
+      p->refs.fetch_add(1, std::memory_order_relaxed);
+      hold_ = p;
       next();
     }
 
@@ -1467,6 +1656,7 @@ class basic_map {
         wrapped_ = true;
       }
       checkBucket_ = in_old ? bi : noCheck;
+      newAfter_ = in_old && (m->flags() & pausedInsert) ? bi : noCheck;
       bptr_ = s.b;
       i_ = static_cast<uint8_t>(s.i + 1);
       offset_ = 0;
@@ -1475,28 +1665,42 @@ class basic_map {
     }
 
     [[noreturn, gnu::cold]] void invalidated() const {
-      report_map_misuse("map iterator used after an insert moved the map's entries (goro)", h_,
-                        MapOp::iterate);
+      report_map_misuse(hold_ ? "map iterator used after its map was moved or swapped (goro)"
+                              : "map iterator used after an insert moved the map's entries (goro)",
+                        h_, MapOp::iterate);
     }
 
     // mapiternext
     void next() {
       const hmap& h = *h_;
       m_->check_read(MapOp::iterate);
-      // Entries move only on growth/evacuation (inserts). An iterator whose
-      // array was replaced, or whose old array was freed, is invalid.
-      if (h.buckets != buckets_ || (checkBucket_ != noCheck && !h.oldbuckets)) [[unlikely]]
+      // A range iterator's array stays (as buckets, or as oldbuckets after a
+      // growth started under it: it reads that one, as Go's it.buckets) until
+      // it lets go. A position (find, try_emplace) holds nothing: an insert
+      // that moved entries makes it invalid.
+      if (hold_ ? buckets_ != h.buckets && buckets_ != h.oldbuckets
+                : h.buckets != buckets_ || (checkBucket_ != noCheck && !h.oldbuckets)) [[unlikely]]
         invalidated();
       uintptr_t bucket = bucket_;
       char* b = bptr_;
       uintptr_t i = i_;
       uintptr_t checkBucket = checkBucket_;
+      uintptr_t newAfter = newAfter_;
       bool same = h.flags.load(std::memory_order_relaxed) & sameSizeGrow;
       for (;;) {
+        if (!b && newAfter != noCheck) [[unlikely]] {
+          // The old bucket just read is not evacuated, and inserts while
+          // evacuation was paused put keys of it in its new bucket: those too.
+          b = map_t::bucket(buckets_, newAfter);
+          newAfter = noCheck;
+          checkBucket = noCheck;
+          i = 0;
+        }
         if (!b) {
           if (bucket == startBucket_ && wrapped_) {  // end of iteration
             key_ = nullptr;
             elem_ = nullptr;
+            release();
             return;
           }
           if (h.oldbuckets && B_ == h.B) {
@@ -1508,6 +1712,7 @@ class basic_map {
             b = map_t::bucket(h.oldbuckets, oldbucket);
             if (!evacuated(b)) {
               checkBucket = bucket;
+              if (h.flags.load(std::memory_order_relaxed) & pausedInsert) newAfter = bucket;
             } else {
               b = map_t::bucket(buckets_, bucket);
               checkBucket = noCheck;
@@ -1540,6 +1745,7 @@ class basic_map {
             bptr_ = b;
             i_ = static_cast<uint8_t>(j + 1);
             checkBucket_ = checkBucket;
+            newAfter_ = newAfter;
             return;
           }
           b = overflow(b);
@@ -1569,6 +1775,7 @@ class basic_map {
           bptr_ = b;
           i_ = static_cast<uint8_t>(i + 1);
           checkBucket_ = checkBucket;
+          newAfter_ = newAfter;
           return;
         }
         b = overflow(b);
@@ -1585,10 +1792,12 @@ class basic_map {
     uintptr_t startBucket_ = 0;  // bucket iteration started at
     uintptr_t bucket_ = 0;       // next bucket to visit
     uintptr_t checkBucket_ = noCheck;
-    uint8_t offset_ = 0;  // intra-bucket offset to start from
+    uintptr_t newAfter_ = noCheck;  // goro: new bucket to read after this old one (pausedInsert)
+    uint8_t offset_ = 0;            // intra-bucket offset to start from
     uint8_t B_ = 0;
     uint8_t i_ = 0;
-    bool wrapped_ = false;  // already wrapped around from end of bucket array to beginning
+    bool wrapped_ = false;      // already wrapped around from end of bucket array to beginning
+    iterhold* hold_ = nullptr;  // goro: a range iterator before its end holds the map's entries
   };
 
   mutable hmap
@@ -1602,10 +1811,12 @@ class basic_map {
 // Map is Go's map[K]V for C++: see the file comment. Hash is called as
 // hash(key, seed) (or hash(key), then mixed with the seed); Eq compares keys.
 //
-// Iterator rules: erase() during iteration is allowed (the erased entry is
-// not produced later; every other entry exactly once). Inserting a new key
-// while iterating is not: goro reports it when the insert moved entries.
-// References to values are invalidated by any insert (entries move on growth).
+// Iterator rules (Go's): writes during a range loop are allowed -- updates,
+// inserts, erase, clear. Each entry present when the loop started and not
+// erased before its turn is produced exactly once; one inserted during the
+// loop at most once. No entry moves while a range loop is live; outside one,
+// an insert that grows the map moves entries (references to values and
+// positions from find() are then invalid; a position's use is reported).
 template <class K, class V, class Hash = goro::Hash<K>, class Eq = goro::Equal<K>>
 class Map : public detail::basic_map<K, V, Hash, Eq, true> {
   using base = detail::basic_map<K, V, Hash, Eq, true>;

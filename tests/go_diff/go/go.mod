@@ -1,0 +1,3 @@
+module goroscope/tests/go_diff
+
+go 1.19
