@@ -29,7 +29,8 @@ MAX_B = 40
 MAX_CHAIN = 1 << 16
 MAX_BUCKETSIZE = 1 << 16
 MASK64 = (1 << 64) - 1
-FLAG_NAMES = ("iterator", "oldIterator", "hashWriting", "sameSizeGrow", "pausedInsert")
+FLAG_NAMES = ("iterator", "oldIterator", "hashWriting", "sameSizeGrow", "pausedInsert",
+              "oldChains")
 INT_KINDS = {"int8": (1, True), "int16": (2, True), "int32": (4, True), "int64": (8, True),
              "uint8": (1, False), "uint16": (2, False), "uint32": (4, False),
              "uint64": (8, False), "bool": (1, False)}

@@ -230,6 +230,7 @@ struct debug_layout {
       GORO_CONST("flags.hashWriting", hashWriting),
       GORO_CONST("flags.sameSizeGrow", sameSizeGrow),
       GORO_CONST("flags.pausedInsert", pausedInsert),
+      GORO_CONST("flags.oldChains", oldChains),
       ent("kind.other", GOROSCOPE_ENUM, 0, static_cast<uint64_t>(kind::other)),
       ent("kind.bool", GOROSCOPE_ENUM, 0, static_cast<uint64_t>(kind::boolean)),
       ent("kind.int8", GOROSCOPE_ENUM, 0, static_cast<uint64_t>(kind::int8)),

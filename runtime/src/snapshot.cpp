@@ -367,6 +367,7 @@ void map_json(Writer& w, const capture& c, const capobj& o) {
   if (m.flags & hashWriting) w.String("hashWriting");
   if (m.flags & sameSizeGrow) w.String("sameSizeGrow");
   if (m.flags & pausedInsert) w.String("pausedInsert");
+  if (m.flags & oldChains) w.String("oldChains");
   w.EndArray();
   key(w, "noverflow");
   w.Uint(m.noverflow);

@@ -30,6 +30,10 @@
 //   overflow buckets after 1000 NaN keys     4.62    124.00           4.67 (+0.5)
 // (multiply-fold: goro's earlier hash, one 64x64->128 multiply of
 // x ^ seed ^ k0, hi ^ lo; the NaN row is std::hash<double> against f64hash.)
+// Cost: two dependent multiplies instead of one. int64 lookup in a
+// cache-resident 1000-entry map, best of 7, 3 interleaved runs:
+//   multiply-fold  4.4 / 3.9 / 5.9 ns     XXH3  7.1 / 10.1 / 11.7 ns
+// still ahead of Go 1.19 in bench/map (goro/Go 0.35-0.87 on int64 cells).
 //
 // Rejected: the multiply-fold (1 ns cheaper, but it spreads a dense range of
 // integers more evenly than random, like a low-discrepancy sequence: fewer

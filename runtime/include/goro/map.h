@@ -158,6 +158,10 @@ inline constexpr uint8_t sameSizeGrow = 8;  // the current growth is to a map of
 // miss in such an old bucket also search the new one. Cleared when the
 // growth completes.
 inline constexpr uint8_t pausedInsert = 16;
+// goro: a clear() during a range loop marked old buckets evacuated without
+// freeing their overflow chains (an iterator may stand on one): growth
+// completion frees them (otherwise evacuation already did).
+inline constexpr uint8_t oldChains = 32;
 
 // sentinel bucket ID for iterator checks
 inline constexpr uintptr_t noCheck = ~uintptr_t{0};
@@ -689,7 +693,7 @@ class basic_map {
     free_overflow_chains(h_.buckets, h_.B);
     if (h_.oldbuckets) free_array(h_.oldbuckets, oldB());
     h_.oldbuckets = nullptr;
-    set_flags(flags() & ~sameSizeGrow);
+    set_flags(flags() & ~(sameSizeGrow | pausedInsert | oldChains));
     h_.nevacuate = 0;
     h_.noverflow = 0;
     h_.count = 0;
@@ -1409,11 +1413,14 @@ class basic_map {
     uintptr_t stop = std::min(h_.nevacuate + 1024, newbit);
     while (h_.nevacuate != stop && evacuated(bucket(h_.oldbuckets, h_.nevacuate))) h_.nevacuate++;
     if (h_.nevacuate == newbit) {  // newbit == # of oldbuckets
-      // Growing is all done. Free the old bucket array (and the chains a
-      // clear() during iteration marked evacuated without freeing them).
-      free_array(h_.oldbuckets, oldB());
+      // Growing is all done. Free the old main bucket array (and the chains
+      // a clear() during a range loop left: oldChains).
+      if (flags() & oldChains)
+        free_array(h_.oldbuckets, oldB());
+      else
+        free_buckets(h_.oldbuckets);
       h_.oldbuckets = nullptr;
-      set_flags(flags() & ~(sameSizeGrow | pausedInsert));
+      set_flags(flags() & ~(sameSizeGrow | pausedInsert | oldChains));
     }
   }
 
@@ -1474,7 +1481,7 @@ class basic_map {
   // empty_in_place marks every slot empty after destroy_entries, keeping
   // every bucket where a live iterator may stand: the current array's slots
   // emptyRest, an unevacuated old bucket's evacuatedEmpty (so it counts as
-  // evacuated; growth completion frees its chain).
+  // evacuated; growth completion frees its chain: oldChains).
   void empty_in_place() noexcept {
     auto mark = [](char* b, uint8_t state) {
       for (; b; b = overflow(b)) std::memset(tophashes(b), state, bucketCnt);
@@ -1482,9 +1489,11 @@ class basic_map {
     if (h_.buckets)
       for (uintptr_t i = 0, n = bucketShift(h_.B); i < n; i++)
         mark(bucket(h_.buckets, i), emptyRest);
-    if (h_.oldbuckets)
+    if (h_.oldbuckets) {
       for (uintptr_t i = 0, n = noldbuckets(); i < n; i++)
         if (char* b = bucket(h_.oldbuckets, i); !evacuated(b)) mark(b, evacuatedEmpty);
+      set_flags(flags() | oldChains);
+    }
     h_.count = 0;
     h_.hash0 = fastrand();
   }
