@@ -215,11 +215,16 @@ SELECT_WORKER = (
     "print('worker is frame', k); lldb.debugger.HandleCommand('gw frame select ' + k)")
 
 
+GNU_NAMES = ("script from goroscope_lldb.target import gnu_style as g; "
+             "print('gnu: ' + ' | '.join(g(n) for n in (\"f()::'lambda0'(int)::operator()\", "
+             "'std::vector<std::vector<int>>', 'operator>>(X)')))")
+
+
 @pytest.mark.parametrize("mode", ["live", "core"])
 def test_goroutine_bt_numbers_select_lldbs_frame(binary, mode):
     """`goroutine N bt` numbers goroscope's frames (inlined calls LLDB lacks
     included); `goroutine N frame select K` selects LLDB's frame for K."""
-    blocks = [("alias", ALIAS_GW), ("sel", SELECT_WORKER)]
+    blocks = [("alias", ALIAS_GW), ("sel", SELECT_WORKER), ("gnu", GNU_NAMES)]
     with tempfile.TemporaryDirectory() as d:
         core = lldbtest.make_core(binary, d) if mode == "core" else None
         res, out = lldbtest.session(binary, blocks, mode=mode, core=core)
@@ -229,6 +234,9 @@ def test_goroutine_bt_numbers_select_lldbs_frame(binary, mode):
     assert re.search(rf"frame #\d+: 0x[0-9a-f]+ \S+`worker\(jobs=.* at blocked\.cpp:{RECV}",
                      sel), sel
     assert re.search(rf"-> {RECV}\s", sel), sel
+    # LLDB's demangler spellings (clang builds) become GDB's and the runtime's
+    assert "gnu: f()::{lambda(int)#2}::operator() | std::vector<std::vector<int> > | " \
+           "operator>>(X)" in out, out[-2000:]
 
 
 def test_deadlocks():
