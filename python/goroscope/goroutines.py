@@ -161,9 +161,10 @@ def pcs_of(rt, v: GView) -> List[int]:
     return v.pcs
 
 
-def pcs_iter(rt, v: GView):
-    """The return addresses lazily (the user location needs only the first few)."""
-    if v.pcs is not None:
+def pcs_iter(rt, v: GView, limit=stacks.MAX_FRAMES):
+    """The return addresses lazily (the user location needs only the first
+    few), at most `limit` of a frame-pointer walk."""
+    if v.pcs is not None and limit <= stacks.MAX_FRAMES:
         return iter(v.pcs)
     if not v.parked and v.thread:
         pcs = rt.target.thread_pcs(v.thread)
@@ -171,7 +172,7 @@ def pcs_iter(rt, v: GView):
             return iter(pcs)
     if not v.sp:
         return iter(())
-    return stacks.walk_iter(rt.target.read, v.pc, v.sp, v.bp, v.stack_lo, v.stack_hi)
+    return stacks.walk_iter(rt.target.read, v.pc, v.sp, v.bp, v.stack_lo, v.stack_hi, limit)
 
 
 def labels_of(rt, v: GView) -> Dict[str, str]:
@@ -308,20 +309,15 @@ def group_key(rt, sym, v: GView, o: Options) -> str:
 
 def stack_lines(rt, sym, v: GView, depth: int, indent: str = "\t") -> List[str]:
     out = []
-    n = 0
-    pcs = pcs_of(rt, v)
-    tails = sym.tail_calls(pcs)
-    for k, pc in enumerate(pcs):
-        for f in sym.frames(pc, k > 0 or v.parked) + [
-                f for t in tails.get(k, ()) for f in sym.frames(t, False)]:
-            if n >= depth:
-                out.append(f"{indent}(truncated)")
-                return out
-            fn = stacks.elide_params(f.function) if f.function else "?"
-            out.append(f"{indent}{n}  {f.pc:#018x} in {fn}")
-            out.append(f"{indent}    at {stacks.short_path(f.file)}:{f.line}")
-            n += 1
-    if not pcs:
+    frames = bt_frames(rt, sym, v, stacks.MAX_FRAMES)
+    for n, (_, f) in enumerate(frames):
+        if n >= depth:
+            out.append(f"{indent}(truncated)")
+            return out
+        fn = stacks.elide_params(f.function) if f.function else "?"
+        out.append(f"{indent}{n}  {f.pc:#018x} in {fn}")
+        out.append(f"{indent}    at {stacks.short_path(f.file)}:{f.line}")
+    if not frames:
         out.append(f"{indent}(stack unavailable)")
     return out
 
@@ -350,12 +346,7 @@ def bt_frames(rt, sym, v: GView, limit=BT_MAX_FRAMES) -> List[tuple]:
     physical frames. A group is a physical frame or a call the code made as
     a jump, which left no frame (Symbolizer.tail_calls: `[this] { serve(); }`
     at clang -O2)."""
-    pcs = None
-    if not v.parked and v.thread:
-        pcs = rt.target.thread_pcs(v.thread)
-    if pcs is None:
-        pcs = stacks.walk(rt.target.read, v.pc, v.sp, v.bp, v.stack_lo, v.stack_hi,
-                          limit) if v.sp else []
+    pcs = pcs_of(rt, v) if limit <= stacks.MAX_FRAMES else list(pcs_iter(rt, v, limit))
     tails = sym.tail_calls(pcs[:limit])
     out, key = [], 0  # key: the frame's group (a physical frame or a tail call)
     for k, pc in enumerate(pcs[:limit]):
@@ -379,6 +370,7 @@ def bt_lines(rt, sym, v: GView, depth: int, header=True) -> List[str]:
     frame numbers are this list's; `goroutine N frame select K` takes them."""
     frames = bt_frames(rt, sym, v, min(depth, BT_MAX_FRAMES))
     head, args = rt.target.bt_decor(v, frames[:depth])
+    outer = {k: f.function for k, f in frames if not f.inlined}  # each group's physical frame
     out = [head or f"goroutine {v.goid} [{v.reason or v.status}]{name_suffix(v.name)}"] \
         if header else []
     for i, (k, f) in enumerate(frames):
@@ -389,8 +381,7 @@ def bt_lines(rt, sym, v: GView, depth: int, header=True) -> List[str]:
         if i < len(args) and args[i] is not None:
             fn = f"{stacks.elide_params(fn)}({args[i]})"
         if f.inlined:
-            outer = next((g.function for kk, g in frames[i:] if kk == k and not g.inlined), "")
-            fn = f"{outer or '?'} [inlined] {fn}"
+            fn = f"{outer.get(k) or '?'} [inlined] {fn}"
         where = f" at {os.path.basename(f.file)}:{f.line}" if f.file else ""
         out.append(f"  {'*' if i == 0 else ' '} frame #{i}: {f.pc:#018x} "
                    f"{mod + '`' if mod else ''}{fn}{where}")

@@ -33,6 +33,17 @@ bool same_size(const M& m) {
   return D::flags(m) & goro::detail::sameSizeGrow;
 }
 
+// m[0] = 1; m[-0] = 2 (Go: one key, -0, value 2).
+template <class F>
+void zero_keys(const char* kind) {
+  Map<F, int> m;
+  m[F(0)] = 1;
+  m[std::copysign(F(0), F(-1))] = 2;
+  for (auto&& [k, v] : m)
+    std::printf("exact %s-zero len=%zu signbit=%s value=%d\n", kind, m.size(), tf(std::signbit(k)),
+                v);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,18 +143,8 @@ int main(int argc, char** argv) {
     std::printf("exact range-delete n=%lld odd-gone=%s\n", static_cast<long long>(n), tf(ok));
   }
   {
-    Map<double, int> m;
-    m[0.0] = 1;
-    m[std::copysign(0.0, -1.0)] = 2;
-    for (auto&& [k, v] : m)
-      std::printf("exact float64-zero len=%zu signbit=%s value=%d\n", m.size(), tf(std::signbit(k)),
-                  v);
-    Map<float, int> f;
-    f[0.0f] = 1;
-    f[std::copysign(0.0f, -1.0f)] = 2;
-    for (auto&& [k, v] : f)
-      std::printf("exact float32-zero len=%zu signbit=%s value=%d\n", f.size(), tf(std::signbit(k)),
-                  v);
+    zero_keys<double>("float64");
+    zero_keys<float>("float32");
     std::vector<double> ovf;
     for (int r = 0; r < runs; r++) {
       Map<double, int> nm;

@@ -286,6 +286,21 @@ TEST(MapIter, InsertingAndDeletingWhileRangingMoveOnlyValues) {
   EXPECT_GT(deleted, 0);
 }
 
+TEST(MapIter, ReserveDuringARangeLoopMovesNothing) {
+  Map<int64_t, int64_t> m;
+  for (int64_t i = 0; i < 100; i++) m[i] = i;
+  std::map<int64_t, int> seen;
+  for (auto&& [k, v] : m) {
+    seen[k]++;
+    m.reserve(100000);  // would evacuate and free the arrays under the loop (ASan)
+    v += 1;
+  }
+  EXPECT_EQ(seen.size(), 100u);
+  for (auto& [k, c] : seen) EXPECT_EQ(c, 1) << k;
+  m.reserve(100000);  // after the loop it does its job
+  EXPECT_GE(D::B(m), 14);
+}
+
 TEST(MapIter, BreakingOutOfARangeLoopLetsGrowthResume) {
   Map<int64_t, int64_t> m;
   int64_t next = fill_mid_growth(m, 0, 6);

@@ -554,9 +554,11 @@ class basic_map {
 
   // reserve makes room for n entries without further growth: on an empty map
   // it re-makes the bucket array (as make(map, n)); otherwise it completes
-  // any growth in progress and doubles until n entries fit.
+  // any growth in progress and doubles until n entries fit. During a range
+  // loop it does nothing (it would move entries under the loop's iterator).
   void reserve(size_t n) {
     if (!overLoadFactor(static_cast<int64_t>(n), h_.B) && h_.buckets) return;
+    if (evacuation_paused()) return;
     guarded([&] {
       if (h_.count == 0 && !h_.oldbuckets) {
         release_arrays();
