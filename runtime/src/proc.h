@@ -2,6 +2,7 @@
 // installed). The design essay is at the top of proc.cpp.
 #pragma once
 
+#include <signal.h>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -229,6 +230,26 @@ std::string origin_string(uintptr_t gopc, uint64_t parent);
 std::string symbolize_pc(uintptr_t pc, bool* user);  // "func" for a pc
 std::string top_function(const G* gp);  // topmost user frame of a parked G, as in dumps
 [[noreturn]] void fatal_with_dump(const std::string& msg, bool panic) noexcept;
+
+// ---- fatal reports (traceback.cpp) ----
+// One report at a time, and never none. fatal_begin makes the calling
+// thread the reporter (again: a nested call returns at once); any other
+// thread that begins one, or faults, meanwhile waits in fatal_park for the
+// reporter's exit -- the other party of a race often detects it too. The
+// reporter writes its headline without allocating; a fault or abort inside
+// the rest (the dump allocates, on a heap a race may have corrupted) ends
+// the report with fatal_interrupted's note, and a watchdog (SIGALRM,
+// kFatalDeadline) ends one that hangs on a lock a frozen thread holds.
+void fatal_begin() noexcept;
+bool fatal_reporting() noexcept;  // the calling thread is the reporter
+bool fatal_pending() noexcept;    // some thread is
+[[noreturn]] void fatal_park() noexcept;
+// fatal_debugger_stop calls goroscope_fatal (a debugger's stop) with the
+// watchdog paused.
+void fatal_debugger_stop(const char* msg, int panic) noexcept;
+[[noreturn]] void fatal_interrupted(int sig) noexcept;
+// report_map_fault: a fault or abort inside a map write (tls_mapop, misuse.cpp).
+[[noreturn]] void report_map_fault(int sig, const siginfo_t* info, const void* uc) noexcept;
 
 // ---- stop-the-world (proc.cpp) ----
 // A worker stops at a safe point: in its scheduler loop, i.e. when its

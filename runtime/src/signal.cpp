@@ -4,9 +4,15 @@
 // SIGQUIT (kill -QUIT, Ctrl-\): like Go, print "SIGQUIT: quit", the
 // signalling PC, every goroutine's traceback, and exit with status 2.
 // SIGSEGV/SIGBUS on a goroutine's guard page: "fatal error: stack
-// overflow" naming the goroutine (stack.cpp). Any other fault is passed on to
-// the handler that was installed before ours (a sanitizer's, or the
-// default action, which then dumps core as before).
+// overflow" naming the goroutine (stack.cpp). SIGSEGV/SIGBUS/SIGABRT inside
+// a map write: "fatal error: unexpected signal during map operation" with
+// the map, the likely cause and the dump (misuse.cpp), as Go reports a
+// fault in its runtime -- a map race that breaks the buckets or the heap
+// never ends in silence. Any other fault is passed on to the handler that
+// was installed before ours (a sanitizer's, or the default action, which
+// then dumps core as before). The handlers are installed by run() and by a
+// thread's first map write (init_who), so maps used only from plain
+// threads are covered too.
 //
 // Handlers run on a per-worker alternate signal stack (the faulting
 // goroutine's stack has no room left). The dump allocates and symbolizes
@@ -23,6 +29,7 @@
 #include <cstring>
 #include <string>
 
+#include "goro/misuse.h"
 #include "goro/sched.h"
 #include "proc.h"
 
@@ -33,7 +40,7 @@ void report_guard_fault(G* gp, uintptr_t addr) noexcept;  // stack.cpp
 namespace {
 
 constexpr size_t kAltStack = 256 * 1024;
-struct sigaction g_prev_segv, g_prev_bus, g_prev_quit;
+struct sigaction g_prev_segv, g_prev_bus, g_prev_quit, g_prev_abrt;
 
 void forward(int sig, siginfo_t* info, void* uc, const struct sigaction& prev) {
   if (prev.sa_flags & SA_SIGINFO) {
@@ -50,11 +57,28 @@ void forward(int sig, siginfo_t* info, void* uc, const struct sigaction& prev) {
   signal(sig, SIG_DFL);
 }
 
+// on_fault and on_abort: a fault or abort inside a fatal report cuts it
+// short with a note; one while another thread reports waits for its exit;
+// one inside a map write is reported as Go reports a fault in the runtime
+// (report_map_fault: the map, the conflicting writer, the dump). Anything
+// else goes on to the previous handler.
 void on_fault(int sig, siginfo_t* info, void* uc) {
+  if (fatal_reporting()) fatal_interrupted(sig);
   G* gp = getg();
   uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
   if (stack_guard_hit(gp, addr)) report_guard_fault(gp, addr);
+  if (tls_mapop) report_map_fault(sig, info, uc);
+  if (fatal_pending()) fatal_park();
   forward(sig, info, uc, sig == SIGBUS ? g_prev_bus : g_prev_segv);
+}
+
+// SIGABRT: glibc's heap checks abort (`malloc(): corrupted top size`) when
+// a race has broken the heap under a map's allocation.
+void on_abort(int sig, siginfo_t* info, void* uc) {
+  if (fatal_reporting()) fatal_interrupted(sig);
+  if (tls_mapop) report_map_fault(sig, info, uc);
+  if (fatal_pending()) fatal_park();
+  forward(sig, info, uc, g_prev_abrt);
 }
 
 void on_quit(int, siginfo_t* info, void* uc) {
@@ -135,12 +159,16 @@ void freeze_others() noexcept {
 
 void install_signal_handlers() noexcept {
   static bool once = [] {
+    // SA_NODEFER: a fault inside a report made by the handler must reach
+    // on_fault again (fatal_interrupted), not kill the process silently.
     struct sigaction sa {};
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     sa.sa_sigaction = on_fault;
     sigaction(SIGSEGV, &sa, &g_prev_segv);
     sigaction(SIGBUS, &sa, &g_prev_bus);
+    sa.sa_sigaction = on_abort;
+    sigaction(SIGABRT, &sa, &g_prev_abrt);
     sa.sa_sigaction = on_quit;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigaction(SIGQUIT, &sa, &g_prev_quit);

@@ -921,6 +921,7 @@ class basic_map {
       if (h_.writer.load(std::memory_order_relaxed) != me) [[unlikely]]
         h_.writer.store(me, std::memory_order_relaxed);
       set_flags(f | hashWriting);
+      tls_mapop = &h_;
     }
   }
   void end_write() {
@@ -929,10 +930,14 @@ class basic_map {
       if (!(f & hashWriting)) [[unlikely]]
         report_map_misuse("concurrent map writes", &h_, MapOp::write);
       set_flags(f & ~hashWriting);
+      tls_mapop = nullptr;
     }
   }
   void abort_write() noexcept {
-    if constexpr (kChecks) set_flags(flags() & ~hashWriting);
+    if constexpr (kChecks) {
+      set_flags(flags() & ~hashWriting);
+      tls_mapop = nullptr;
+    }
   }
   // guarded runs a write body between begin_write and end_write.
   template <class F>

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -59,8 +60,12 @@ struct Who {
   Kind kind() const { return static_cast<Kind>(token >> 62); }
   uint64_t id() const { return token & ((uint64_t{1} << 62) - 1); }
   static Who make(Kind k, uint64_t id) { return Who{(uint64_t{k} << 62) | id}; }
-  // describe renders "thread 4711 [name]" (or "goroutine 7"); "unknown" when empty.
+  // describe renders "thread 4711 [name]" (or "goroutine 7 (created by
+  // ...)"); "unknown" when empty. It is id_text (formatted into buf, no
+  // allocation) followed by details (symbolized).
   std::string describe() const;
+  const char* id_text(char* buf, std::size_t size) const;
+  std::string details() const;
   friend bool operator==(Who a, Who b) { return a.token == b.token; }
   // capture fills gopc/parent/found from the goroutine registry.
   void capture();
@@ -76,7 +81,33 @@ struct MapMisuse {
   Who holder;                   // who had set hashWriting (may be empty)
   // describe renders the report as printed after "fatal error: <message>".
   std::string describe() const;
+  // each_party_piece calls put(const char*) with the pieces of its last two
+  // lines (who noticed, who held hashWriting) in order; the ids come before
+  // the details (with_details: symbolized, allocating), so a writer that
+  // writes each piece at once gets the ids out whatever happens next.
+  template <class Put>
+  void each_party_piece(bool with_details, Put put) const;
 };
+
+template <class Put>
+void MapMisuse::each_party_piece(bool with_details, Put put) const {
+  static constexpr const char* kOp[] = {"map read", "map write", "map iteration"};
+  char buf[48];
+  auto party = [&](const Who& w) {
+    put(w.id_text(buf, sizeof buf));
+    if (with_details && w.token) put(w.details().c_str());
+  };
+  put("\tthis ");
+  put(kOp[static_cast<int>(op)]);
+  put(": ");
+  party(victim);
+  put("\n\tconflicting map write: ");
+  party(holder);
+  if (holder.token)
+    put(holder == victim ? " (the same party: the flag was cleared under it by another writer)"
+                         : " (set hashWriting)");
+  put("\n");
+}
 
 // ConcurrentMapMisuse is thrown when the action is MisuseAction::throw_exception.
 class ConcurrentMapMisuse : public std::runtime_error {
@@ -116,6 +147,16 @@ inline uint64_t current_who() noexcept {
   if (__builtin_expect(w == 0, 0)) w = init_who();
   return w;
 }
+
+// tls_mapop is the map whose write the calling thread is inside (between
+// begin_write and end_write), else null: when a fault or a heap abort
+// interrupts a map write -- two writers evacuating one bucket array, a
+// free of an array the other writer already freed -- the signal handler
+// reports "unexpected signal during map operation" with the map and the
+// conflicting writer instead of dying in silence (signal.cpp). A write that
+// runs a nested map write (a user's Hash writing another map) clears it
+// early; the cost is two stores to a thread-private line per write.
+extern constinit thread_local const hmap* tls_mapop;
 
 // report_map_misuse performs the configured action and never returns
 // normally (it exits, throws, or the handler does; a handler that returns
