@@ -26,20 +26,36 @@ def _addr(val):
 
 
 class MapPrinter:
+    """goro::Map: the summary and the entries of maps.walk, each key and elem
+    checked by maps.check_value before a printer of its type sees it: a
+    libstdc++ std::string printer handed garbage raises in the middle of the
+    print; a child that fails prints the core's marker instead (a Python
+    string child: GDB prints it as is, `[<corrupt std::string: size=...>] = 1`)."""
+
     def __init__(self, val):
         self.val = val
         self.err = None
         self.h = None
+        self.walked = None  # (slots, marker of a walk cut short)
         try:
             self.rt = state.runtime()
             self.h = maps.header(self.rt, _addr(val))
         except (Corrupt, MemoryReadError, GoroscopeError) as e:
             self.err = e.render() if isinstance(e, Corrupt) else f"<unreadable goro::Map: {e}>"
 
+    def walk(self):
+        """maps.walk up to the entries GDB prints (`print elements` counts a
+        key and a value as two; one entry more tells it to print `...`)."""
+        if self.walked is None:
+            elements = gdb.parameter("print elements")
+            limit = None if elements is None else max(1, (elements + 1) // 2 + 1)
+            self.walked = maps.walk(self.rt, self.h, limit)
+        return self.walked
+
     def to_string(self):
         if self.err:
             return self.err
-        return maps.summary(self.h)
+        return maps.summary(self.h, self.walk()[1])
 
     def display_hint(self):
         return "map"
@@ -53,19 +69,21 @@ class MapPrinter:
         except (RuntimeError, gdb.error):
             return
         t = self.h.type
-        try:
-            for n, sl in enumerate(maps.entries(self.rt, self.h)):
-                yield f"[{n}k]", self.value(ktype, sl.key_addr, t.keykind, t.keytypesize)
-                yield f"[{n}v]", self.value(vtype, sl.elem_addr, t.elemkind, t.elemtypesize)
-        except (Corrupt, MemoryReadError):
-            return
+        for n, sl in enumerate(self.walk()[0]):
+            yield f"[{n}k]", self.value(ktype, sl.key_addr, t.keykind, t.keytypesize)
+            yield f"[{n}v]", self.value(vtype, sl.elem_addr, t.elemkind, t.elemtypesize)
 
     def value(self, typ, addr, kind, size):
-        """A gdb.Value printed by its own printer; a std::string with none
-        loaded (a core file without libstdc++'s printers) as the core renders it."""
+        """The gdb.Value of a key or elem, printed by its own printer; the
+        core's marker (a str) when maps.check_value rejects it, and a
+        std::string with no printer loaded (a core file without libstdc++'s
+        printers) as the core renders it."""
+        bad = maps.check_value(self.rt, kind, addr, size)
+        if bad is not None:
+            return bad
         v = gdb.Value(addr).cast(typ.pointer()).dereference()
         if kind == "std_string" and gdb.default_visualizer(v) is None:
-            return gdb.Value(maps.read_std_string(self.rt, addr))
+            return maps.render_value(self.rt, kind, addr, size)
         return v
 
 
@@ -110,8 +128,11 @@ class GPrinter:
     def to_string(self):
         try:
             rt = state.runtime()
-            return objects.g_summary(rt, rt.g_at(_addr(self.val)))
-        except (Corrupt, MemoryReadError, GoroscopeError) as e:
+            a = _addr(self.val)
+            return objects.g_summary(rt, rt.g_at(a), a)
+        except Corrupt as e:
+            return e.render()
+        except (MemoryReadError, GoroscopeError) as e:
             return f"<unreadable G: {e}>"
 
 

@@ -142,6 +142,13 @@ class GdbTarget(Target):
             return None
         return (th.ptid[1] or th.ptid[0]) if th else None
 
+    def module_of(self, pc):
+        name = gdb.solib_name(pc)
+        if name:
+            return os.path.basename(name)
+        prog = gdb.current_progspace()
+        return os.path.basename(prog.filename) if prog and prog.filename else ""
+
     def symbolize(self, pc):
         """Frames at pc, innermost first, inlined calls expanded.
 

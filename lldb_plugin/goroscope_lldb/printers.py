@@ -33,10 +33,20 @@ def _debugger(valobj):
     return valobj.GetTarget().GetDebugger()
 
 
+def _limit(dbg):
+    """The entries the synthetic children list: target.max-children-count, and
+    one more (LLDB then prints "...")."""
+    limit = dbg.GetSetting("target.max-children-count")
+    n = limit.GetIntegerValue() if limit.IsValid() else 256
+    return max(1, n) + 1
+
+
 def map_summary(valobj, internal_dict):
     try:
-        rt = state.runtime(_debugger(valobj))
-        return maps.summary(maps.header(rt, _addr(valobj)))
+        dbg = _debugger(valobj)
+        rt = state.runtime(dbg)
+        h = maps.header(rt, _addr(valobj))
+        return maps.summary(h, maps.walk(rt, h, _limit(dbg))[1])
     except Corrupt as e:
         return e.render()
     except (MemoryReadError, GoroscopeError) as e:
@@ -44,8 +54,12 @@ def map_summary(valobj, internal_dict):
 
 
 class MapSynth:
-    """One child per entry, named by its key (`[42] = 1764`, as GDB's `map`
-    display hint prints it), growth-correct, capped by target.max-children-count."""
+    """One child per entry of maps.walk, named by its key (`["key3"] = 3`, as
+    GDB's `map` display hint prints it), growth-correct, capped by
+    target.max-children-count. The key is the core's text (maps.render_value:
+    `[<corrupt std::string: size=...>]` when it is garbage); the elem is LLDB's
+    value of its type once maps.check_value accepts it, else a child that
+    shows the core's marker (a char array: `= "<corrupt std::string: ...>"`)."""
 
     def __init__(self, valobj, internal_dict):
         self.valobj = valobj
@@ -56,15 +70,14 @@ class MapSynth:
         self.slots, self.names = [], []
         try:
             dbg = _debugger(self.valobj)
-            rt = state.runtime(dbg)
+            self.rt = rt = state.runtime(dbg)
             h = maps.header(rt, _addr(self.valobj))
-            limit = dbg.GetSetting("target.max-children-count")
-            n = limit.GetIntegerValue() if limit.IsValid() else 256
-            self.slots = list(maps.entries(rt, h, max(1, n) + 1))  # one more: LLDB shows "..."
-            t = h.type
-            self.names = [f"[{maps.render_value(rt, t.keykind, sl.key_addr, t.keytypesize)}]"
-                          for sl in self.slots]
+            self.t = t = h.type
+            slots = maps.walk(rt, h, _limit(dbg))[0]
             self.vtype = self.valobj.GetType().GetCanonicalType().GetTemplateArgumentType(1)
+            self.names = [f"[{maps.render_value(rt, t.keykind, sl.key_addr, t.keytypesize)}]"
+                          for sl in slots]
+            self.slots = slots
         except (Corrupt, MemoryReadError, GoroscopeError):
             self.slots, self.names = [], []
         return False
@@ -81,11 +94,24 @@ class MapSynth:
     def get_child_at_index(self, i):
         if not 0 <= i < len(self.slots):
             return None
-        return self.valobj.CreateValueFromAddress(self.names[i], self.slots[i].elem_addr,
-                                                  self.vtype)
+        t, sl = self.t, self.slots[i]
+        bad = maps.check_value(self.rt, t.elemkind, sl.elem_addr, t.elemtypesize)
+        if bad is None:
+            return self.valobj.CreateValueFromAddress(self.names[i], sl.elem_addr, self.vtype)
+        return _text_value(self.valobj, self.names[i], bad)
 
     def has_children(self):
         return bool(self.slots)
+
+
+def _text_value(valobj, name, text):
+    """A child named name that LLDB shows as "text" (a char array from data)."""
+    raw = text.encode() + b"\0"
+    target = valobj.GetTarget()
+    ctype = target.GetBasicType(lldb.eBasicTypeChar).GetArrayType(len(raw))
+    data = lldb.SBData()
+    data.SetData(lldb.SBError(), raw, target.GetByteOrder(), target.GetAddressByteSize())
+    return valobj.CreateValueFromData(name, data, ctype)
 
 
 def _object_summary(kind, addr_of=None):
@@ -116,8 +142,11 @@ syncmap_summary = _object_summary("syncmap")
 def g_summary(valobj, internal_dict):
     try:
         rt = state.runtime(_debugger(valobj))
-        return objects.g_summary(rt, rt.g_at(_addr(valobj)))
-    except (Corrupt, MemoryReadError, GoroscopeError) as e:
+        a = _addr(valobj)
+        return objects.g_summary(rt, rt.g_at(a), a)
+    except Corrupt as e:
+        return e.render()
+    except (MemoryReadError, GoroscopeError) as e:
         return f"<unreadable G: {e}>"
 
 

@@ -31,7 +31,7 @@ from typing import Dict, List, Optional
 
 from . import stacks
 from .errors import Corrupt, MemoryReadError
-from .runtime import cname
+from .runtime import MAX_GOID, cname
 from .target import Frame
 
 LOCS = ("userloc", "curloc", "goloc", "startloc")
@@ -98,11 +98,14 @@ def running_regs(rt):
     return workers, tid_regs
 
 
-def collect(rt, now_ns=None, progress=None, only=None) -> List[GView]:
-    """Every live goroutine, ordered by goid (only: just the G at that address).
+def collect(rt, now_ns=None, progress=None, only=None, corrupt=None) -> List[GView]:
+    """Every live goroutine, ordered by goid (only: just the G at that address,
+    Corrupt if it cannot be a goroutine's).
 
     now_ns: the target's monotonic now (None: a core; durations are then
-    relative to the core's time, see Runtime.now_ns).
+    relative to the core's time, see Runtime.now_ns). corrupt: a list that
+    receives (address, Corrupt) of each G record that is garbage
+    (Runtime.corrupt_g), which is no goroutine of the result.
     """
     workers, tid_regs = running_regs(rt)
     selected = rt.target.selected_thread()
@@ -121,7 +124,14 @@ def collect(rt, now_ns=None, progress=None, only=None) -> List[GView]:
     # parent) are interned: one int object instead of 100k (bench/gdb: the
     # listing's memory).
     intern = {}.setdefault
-    records = [(only, rt.g_at(only))] if only is not None else rt.all_g_raw()
+    if only is not None:
+        g = rt.g_at(only)
+        bad = rt.corrupt_g(only, g.goid, g.atomicstatus) if g.goid else None
+        if bad is not None:
+            raise bad
+        records = [(only, g)]
+    else:
+        records = rt.all_g_raw(corrupt=corrupt)
     for n, (addr, g) in enumerate(records):
         if progress and n % 10000 == 0 and n and time.monotonic() - t0 > 1:
             progress(n)
@@ -433,8 +443,10 @@ def waits_on(rt, v: GView, addr: int) -> bool:
     return any(s.c == addr for s in rt.waits_of(v.addr, g))
 
 
-def render(rt, sym, views: List[GView], o: Options):
-    """Yields the output lines of a listing (without -exec)."""
+def render(rt, sym, views: List[GView], o: Options, corrupt=()):
+    """Yields the output lines of a listing (without -exec); corrupt: the
+    (address, Corrupt) of the garbage G records (collect's), listed after
+    the goroutines."""
     if o.group:
         groups = {}
         for v in views:
@@ -449,13 +461,43 @@ def render(rt, sym, views: List[GView], o: Options):
             for v in members[:GROUP_MAX]:
                 yield from entry(rt, sym, v, o, "\t")
             yield f"\tTotal: {len(members)}"
+        yield from corrupt_group(corrupt, bool(groups))
         return
     if o.loc == "userloc" and not o.labels and not o.depth:
         yield from plain_lines(rt, sym, views)
     else:
         for v in views:
             yield from entry(rt, sym, v, o, "")
-    yield f"[{len(views)} goroutines]"
+    yield from corrupt_lines(corrupt)
+    yield total_line(len(views), len(corrupt))
+
+
+CORRUPT_MAX = 10  # garbage G records listed one by one (a smashed chunk has hundreds)
+
+
+def corrupt_lines(corrupt, indent=""):
+    """The garbage G records' lines: `  Goroutine ? - <corrupt G: goid=... status=... @0x...>`
+    (no goid to select it by: `?`), at most CORRUPT_MAX, then how many more."""
+    for _addr, e in corrupt[:CORRUPT_MAX]:
+        yield f"{indent}  Goroutine ? - {e.render()}"
+    if len(corrupt) > CORRUPT_MAX:
+        yield f"{indent}  ({len(corrupt) - CORRUPT_MAX} more corrupt G records)"
+
+
+def corrupt_group(corrupt, after):
+    """The garbage G records as the last group of a -group listing."""
+    if not corrupt:
+        return
+    if after:
+        yield ""
+    yield "<corrupt G records>"
+    yield from corrupt_lines(corrupt, "\t")
+    yield f"\tTotal: {len(corrupt)}"
+
+
+def total_line(n, ncorrupt=0):
+    """A listing's last line: `[8 goroutines]`, `[8 goroutines, 256 corrupt G records]`."""
+    return f"[{n} goroutines" + (f", {ncorrupt} corrupt G records" if ncorrupt else "") + "]"
 
 
 def plain_lines(rt, sym, views):
@@ -541,6 +583,7 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None, group=
         raise Corrupt("goroscope_layout", f"G record {rec.struct.size} != {stride}")
     running, waiting, dead, idle = rt.running, rt.waiting, rt.dead, rt.idle
     reasons, statuses = rt.reason_names, rt.status_names
+    corrupt = []  # (address, Corrupt) of the garbage G records (Runtime.corrupt_g)
     read = rt.target.read_view
     user_location = stacks.user_location
     empty = Frame("", "", 0, 0)
@@ -568,6 +611,9 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None, group=
             if not goid or st == dead or st == idle:
                 continue
             addr = base + k * stride
+            if goid > MAX_GOID or st not in statuses:
+                corrupt.append((addr, rt.corrupt_g(addr, goid, st)))
+                continue
             tid = 0
             parked = st != running
             if not parked:
@@ -612,6 +658,7 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None, group=
     now = now_ns if now_ns is not None else rt.now_ns(newest)
     if group:
         yield from _group_lines(rows, grouped, now)
+        yield from corrupt_group(corrupt, bool(rows))
         return
     rows.sort(key=lambda r: r[0])
     for goid, head, ws, tail in rows:
@@ -619,7 +666,8 @@ def fast_listing(rt, sym, now_ns=None, selected_goid=None, progress=None, group=
             yield f"{head} {duration(max(0, now - ws))}{tail}"
         else:
             yield head + tail
-    yield f"[{len(rows)} goroutines]"
+    yield from corrupt_lines(corrupt)
+    yield total_line(len(rows), len(corrupt))
 
 
 def _group_lines(rows, grouped, now):

@@ -290,13 +290,74 @@ def read_key(rt, t: MapType, addr):
     return rt.mem.read(addr, min(t.keytypesize, 64))
 
 
-def read_std_string(rt, addr, limit=1 << 20):
-    """libstdc++'s std::string {char* p; size_t n; ...} -> str."""
+MAX_STRING = 1 << 20  # bytes: a longer std::string in a map is taken for garbage
+SSO_CAPACITY = 15  # libstdc++: chars a std::string keeps in its own buffer (at +16)
+
+
+def std_string_bytes(rt, addr, limit=MAX_STRING) -> bytes:
+    """libstdc++'s std::string {char* p; size_t n; union {char buf[16]; size_t cap}}
+    at addr -> its n bytes, checked before anything reads them: Corrupt when
+    it cannot be a string (n over limit, no data pointer, a local buffer
+    holding more than it can), MemoryReadError when its characters are not
+    readable."""
     p = rt.u(addr, 8)
     n = rt.u(addr + 8, 8)
     if n > limit:
         raise Corrupt("std::string", f"size={n}")
-    return rt.mem.read(p, n).decode("utf-8", "surrogateescape") if n else ""
+    if not p:
+        raise Corrupt("std::string", f"data=0x0 size={n}")
+    if p == addr + 16 and n > SSO_CAPACITY:
+        raise Corrupt("std::string", f"size={n} in its {SSO_CAPACITY}-char buffer")
+    return rt.mem.read(p, n) if n else b""
+
+
+def read_std_string(rt, addr, limit=MAX_STRING):
+    """libstdc++'s std::string -> str (bytes that are not UTF-8 as surrogate
+    escapes: compare it, never print it; quote() is for display)."""
+    return std_string_bytes(rt, addr, limit).decode("utf-8", "surrogateescape")
+
+
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def quote(raw: bytes, limit=256) -> str:
+    """A string's bytes as GDB prints a C string: `"key3"`, at most limit
+    characters then `...`; quotes, backslashes, control characters and bytes
+    that are not UTF-8 escaped (`\\n`, `\\377`), so the text is one line and
+    any debugger can print it (LLDB rejects a name it cannot encode)."""
+    s = raw.decode("utf-8", "surrogateescape")
+    more = len(s) > limit
+    out = []
+    for ch in s[:limit]:
+        o = ord(ch)
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif 0xDC80 <= o <= 0xDCFF:  # a byte that is not UTF-8
+            out.append(f"\\{o - 0xDC00:03o}")
+        elif o < 0x20 or o == 0x7F:
+            out.append(f"\\{o:03o}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"' + ("..." if more else "")
+
+
+def check_value(rt, kind, addr, size):
+    """None when the key or elem at addr may be handed to the debugger's own
+    formatter (libstdc++'s std::string printer, LLDB's summaries): its bytes
+    are readable and, for a std::string, std_string_bytes accepts it. Else the
+    text to print instead: `<corrupt std::string: size=...>`, `<unreadable 0x...>`.
+    Those formatters trust the object: libstdc++'s raises on a size that
+    does not fit a C long (a Python exception in the middle of a print)."""
+    try:
+        if kind == "std_string":
+            std_string_bytes(rt, addr)
+        else:
+            rt.mem.read(addr, max(1, min(size, 4096)))
+    except MemoryReadError:
+        return f"<unreadable {addr:#x}>"
+    except Corrupt as e:
+        return e.render()
+    return None
 
 
 def find(rt, h: Header, text):
@@ -440,11 +501,35 @@ def who_token(rt, token):
 FLOAT_KINDS = {"float32": "<f", "float64": "<d"}
 
 
-def summary(h: Header) -> str:
-    """A map's one-line summary, as both plugins print it: `map[K]V len=N`."""
+def summary(h: Header, error=None) -> str:
+    """A map's one-line summary, as both plugins print it: `map[K]V len=N`,
+    then what stopped walk() early (error): `<corrupt hmap: ...>`."""
     t = h.type
     kv = f"map[{t.keyname}]{t.elemname}" if t else "map"
-    return f"{kv} len={h.count}" + (" (growing)" if h.growing else "")
+    return f"{kv} len={h.count}" + (" (growing)" if h.growing else "") + \
+        (f" {error}" if error else "")
+
+
+def walk(rt, h: Header, limit=None):
+    """The printers' entries: (the first `limit` live slots, None or the
+    marker of what is wrong with the rest). The walk stops at the first
+    corrupt or unreadable bucket (`<corrupt hmap: overflow chain cycles at
+    0x...>`, `<unreadable hmap: ...>`); a complete walk that finds another
+    number of live slots than count (Go: they are equal, but while an insert
+    or delete is under way) says `<corrupt hmap: 47 live slots, count=40>`."""
+    slots = []
+    try:
+        for sl in entries(rt, h, limit):
+            slots.append(sl)
+    except Corrupt as e:
+        return slots, e.render()
+    except MemoryReadError as e:
+        return slots, f"<unreadable hmap: {e}>"
+    complete = limit is None or len(slots) < limit
+    if (complete and h.type is not None and h.buckets and len(slots) != h.count
+            and not h.flags & rt.L.const("flags.hashWriting")):
+        return slots, f"<corrupt hmap: {len(slots)} live slots, count={h.count}>"
+    return slots, None
 
 
 def render_value(rt, kind, addr, size):
@@ -462,8 +547,7 @@ def render_value(rt, kind, addr, size):
         if kind == "pointer":
             return f"{rt.u(addr, 8):#x}"
         if kind == "std_string":
-            s = read_std_string(rt, addr)
-            return '"' + (s if len(s) <= 256 else s[:256] + "...") + '"'
+            return quote(std_string_bytes(rt, addr))
         raw = rt.mem.read(addr, min(size, 32))
         return "0x" + raw.hex() + ("..." if size > 32 else "")
     except MemoryReadError:

@@ -182,9 +182,14 @@ def summary(kind, d):
     return kind
 
 
-def g_summary(rt, g):
+def g_summary(rt, g, addr=0):
     """The G record's one line, as both plugins print it:
-    `goroutine 18 [waiting: chan receive] "name" created by goroutine 1`."""
+    `goroutine 18 [waiting: chan receive] "name" created by goroutine 1`;
+    a record that cannot be a goroutine's (Runtime.corrupt_g, a dead one
+    aside) as `<corrupt G: goid=... status=... @0x...>`."""
+    bad = rt.corrupt_g(addr, g.goid, g.atomicstatus) if g.goid else None
+    if bad is not None:
+        return bad.render()
     s = f"goroutine {g.goid} [{rt.status_name(g.atomicstatus)}"
     if g.atomicstatus == rt.waiting:
         s += f": {rt.reason_name(g.waitreason)}"

@@ -23,6 +23,10 @@ from .target import PageCache, Target
 MAX_WAITLINK = 4096  # sudogs of one blocking operation (select cases)
 MAX_QUEUE = 1 << 20  # waiters followed along one wait queue
 MAX_NAMED = 1 << 20
+# goids count up from 1, one per go(): 2^48 of them at 10^9 a second is 3
+# days of nothing but spawning. A record with a larger goid (or a status no
+# gstatus names) is garbage, listed as `<corrupt G: ...>`, never as a goroutine.
+MAX_GOID = 1 << 48
 
 
 @dataclass
@@ -165,8 +169,11 @@ class Runtime:
         gi = self.Grec.index["goid"]
         return sorted(t[gi] for _a, t in self.all_g_raw() if t[i] == rw)
 
-    def all_g_raw(self, include_dead=False):
-        """all_g with plain tuples (fields at self.Grec.index[name]): the fast path."""
+    def all_g_raw(self, include_dead=False, corrupt=None):
+        """all_g with plain tuples (fields at self.Grec.index[name]): the fast path.
+        A record that cannot be a goroutine (corrupt_g) is never yielded (but
+        with include_dead): it goes to the list `corrupt`, if given, as
+        (address, Corrupt)."""
         chunks, n = self.sched_field("allgchunks"), self.sched_field("nallgchunks")
         if not chunks or n == 0:
             return
@@ -174,6 +181,8 @@ class Runtime:
             raise Corrupt("schedt", f"nallgchunks={n}")
         table = self.mem.read(chunks, 8 * n)
         stride = self.gsize
+        gi, si = self.Grec.index["goid"], self.Grec.index["atomicstatus"]
+        dead, idle, statuses = self.dead, self.idle, self.status_names
         for c in range(n):
             base = int.from_bytes(table[8 * c:8 * c + 8], "little")
             if not base:
@@ -185,11 +194,26 @@ class Runtime:
                 continue
             if len(raw) != stride * self.chunk:
                 continue
-            gi, si = self.Grec.index["goid"], self.Grec.index["atomicstatus"]
-            dead, idle = self.dead, self.idle
             for k, t in enumerate(self.Grec.struct.iter_unpack(raw)):
-                if include_dead or (t[gi] and t[si] != dead and t[si] != idle):
+                if include_dead:
                     yield base + k * stride, t
+                elif t[gi] and t[si] != dead and t[si] != idle:
+                    if t[gi] > MAX_GOID or t[si] not in statuses:
+                        if corrupt is not None:
+                            corrupt.append((base + k * stride,
+                                            self.corrupt_g(base + k * stride, t[gi], t[si])))
+                        continue
+                    yield base + k * stride, t
+
+    def corrupt_g(self, addr, goid, status) -> Optional[Corrupt]:
+        """Corrupt when the G record at addr cannot be a live goroutine's: a
+        goid over MAX_GOID or a status the runtime does not have
+        (`<corrupt G: goid=18446744073709551615 status=4294967295 @0x7f...>`);
+        else None."""
+        if goid <= MAX_GOID and status in self.status_names:
+            return None
+        return Corrupt("G", f"goid={goid} status={self.status_names.get(status, status)} "
+                            f"@{addr:#x}")
 
     def g_at(self, addr):
         return self.Grec.unpack(self.mem.read(addr, self.Grec.size))

@@ -16,6 +16,7 @@ rule as the runtime's own dumps (traceback.cpp: is_runtime_frame).
 
 import functools
 import os
+import re
 from typing import Dict, List
 
 from .errors import MemoryReadError
@@ -51,6 +52,17 @@ def is_runtime_frame(f: Frame) -> bool:
     if "/include/goro/" in f.file or "/runtime/src/" in f.file:
         return True  # goro's sources (a debugger may name an anonymous-namespace function bare)
     return not f.function and "/include/c++/" in f.file
+
+
+# The C and C++ runtime libraries (by module file name): a frame in one of
+# them is never the user's, whatever its name (glibc's sysmalloc, where a
+# race that broke the heap aborts; memcpy's ifunc targets).
+SYSTEM_LIBRARIES = re.compile(r"^(libc|libm|libstdc\+\+|libgcc_s|ld-linux[-\w]*|libpthread|libdl|"
+                              r"librt|libasan|libtsan|libubsan)\.so(\.|$)")
+
+
+def is_system_library(module: str) -> bool:
+    return bool(module) and bool(SYSTEM_LIBRARIES.match(module))
 
 
 def strip_return_type(name: str) -> str:
@@ -286,9 +298,15 @@ class Symbolizer:
             qualify_lambdas(fs)
             self.cache[key] = fs
             # The first user frame among these (None: all runtime), for user_frame.
-            self.user[key] = next((f for f in fs if f.function and not is_runtime_frame(f)),
-                                  None)
+            self.user[key] = None if self._in_system_library(key) else \
+                next((f for f in fs if f.function and not is_runtime_frame(f)), None)
         return fs
+
+    def _in_system_library(self, pc) -> bool:
+        try:
+            return is_system_library(self.target.module_of(pc))
+        except Exception:  # noqa: BLE001 - unknown module: decide by name
+            return False
 
     def tail_calls(self, pcs) -> Dict[int, List[int]]:
         """{k: [the address of the jump]} for each physical frame k of pcs that

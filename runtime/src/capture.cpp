@@ -308,17 +308,23 @@ void render(std::string& out, kind k, const char* slot, bool indirect, uint32_t 
   }
 }
 
-GORO_NO_TSAN void capture_array(capture& c, caparray& a, const maptype* t, uintptr_t arr,
-                                uint64_t nbuckets, const captureopts& o) {
+// page_array sets a's page: which buckets of the array at arr a capture copies.
+void page_array(caparray& a, uintptr_t arr, uint64_t nbuckets, const captureopts& o) {
   a.addr = arr;
   a.nbuckets = nbuckets;
   if (!arr) return;
   a.first = std::min<uint64_t>(o.bucket_offset, nbuckets);
   a.count = nbuckets - a.first;
   if (o.bucket_limit) a.count = std::min<uint64_t>(a.count, o.bucket_limit);
-  a.buckets.reserve(a.count + a.count / 4);
+}
+
+// copy_buckets copies buckets [from, to) of a's page (with their overflow
+// chains) into c; the world is stopped.
+GORO_NO_TSAN void copy_buckets(capture& c, caparray& a, const maptype* t, uint64_t from,
+                               uint64_t to) {
+  uintptr_t arr = a.addr;
   bool ik = t->flags & indirectkey, ie = t->flags & indirectelem;
-  for (uint64_t i = a.first; i < a.first + a.count; i++) {
+  for (uint64_t i = from; i < to; i++) {
     const char* b = reinterpret_cast<const char*>(arr) + i * t->bucketsize;
     for (uint32_t pos = 0; b; pos++) {
       if (pos == kMaxChain) {
@@ -348,7 +354,168 @@ GORO_NO_TSAN void capture_array(capture& c, caparray& a, const maptype* t, uintp
   }
 }
 
-GORO_NO_TSAN void capture_map(capture& c, capobj& o, const captureopts& opt, bool buckets) {
+GORO_NO_TSAN void capture_array(capture& c, caparray& a, const maptype* t, uintptr_t arr,
+                                uint64_t nbuckets, const captureopts& o) {
+  page_array(a, arr, nbuckets, o);
+  if (!arr) return;
+  a.buckets.reserve(a.count + a.count / 4);
+  copy_buckets(c, a, t, a.first, a.first + a.count);
+}
+
+// ---- maps in slices ----
+//
+// Copying a map's buckets costs ~0.7 us per bucket (render of 8 keys and
+// elems, bench/debug map_roundtrip): a 1M-entry map (2^18 buckets) held the
+// world stopped for 192 ms, and a client streaming it at 60 Hz took 42% of
+// the program's throughput (issue 18). So a map whose page holds more than
+// kPauseBuckets buckets is not copied in the first pause: after the
+// restart it is copied in slices, each under a stop of its own that ends
+// once kSliceNs of copying is spent, with kSliceGapNs of running between
+// two (at most ~1/3 of the time stopped). Each bucket, with its overflow
+// chain, is copied whole in one stop; the map may change between slices, so
+// every stop first checks that the map is still named (not destroyed) and
+// still has the arrays the first pause saw, and the last one compares the
+// header (count, B, nevacuate, noverflow, flags) with the first pause's:
+// `consistent` says whether the copy is of one state. A map that changed
+// arrays (a growth began or ended) is copied again from the start, twice at
+// most; then it is left inconsistent or, if gone, omitted. Rejected: a
+// write counter in hmap (a store per write, on the hot path the misuse
+// check already measures), copying raw bucket bytes in the pause and
+// rendering after (string keys point into the heap the program frees).
+// Measured (bench/debug map_roundtrip/1000000, 2 vCPU):
+//
+//   kSliceNs   max stop   stops   copy (wall)
+//   all in one  192 ms       1      192 ms
+//   400 us      0.6 ms     ~550     ~1.1 s     (chosen)
+constexpr uint64_t kPauseBuckets = 512;
+constexpr int64_t kSliceNs = 250'000;
+constexpr int64_t kSliceGapNs = 1'000'000;
+constexpr int kMaxRecopies = 2;
+
+// room makes sure v has `more` elements' capacity past its size, touched.
+template <class V>
+void room(V& v, size_t more) {
+  size_t n = v.size();
+  if (v.capacity() - n >= more) return;
+  v.reserve(std::max(v.capacity() * 2, n + more));
+  v.resize(v.capacity());
+  v.resize(n);
+}
+
+struct mapslice {
+  size_t map;  // index in c.maps
+  const hmap* h;
+};
+
+bool still_named(const hmap* h) {
+  mutex_guard lk(named.lock);
+  for (namedobj* n = named.head; n; n = n->next)
+    if (n->obj == h && n->kind == objkind::map) return true;
+  return false;
+}
+
+GORO_NO_TSAN bool same_arrays(const capmap& m, const hmap* h) {
+  return h->type == m.type && h->B == m.B &&
+         reinterpret_cast<uintptr_t>(h->buckets) == m.cur.addr &&
+         reinterpret_cast<uintptr_t>(h->oldbuckets) == m.old.addr;
+}
+
+GORO_NO_TSAN bool same_header(const capmap& m, const hmap* h) {
+  return same_arrays(m, h) && h->count == m.count && h->nevacuate == m.nevacuate &&
+         h->noverflow == m.noverflow &&
+         ((h->flags.load(std::memory_order_relaxed) ^ m.flags) & ~hashWriting) == 0;
+}
+
+GORO_NO_TSAN void reread_header(capmap& m, const hmap* h, const captureopts& o) {
+  m.count = h->count;
+  m.flags = h->flags.load(std::memory_order_relaxed);
+  m.B = h->B;
+  m.noverflow = h->noverflow;
+  m.nevacuate = h->nevacuate;
+  m.writer = h->writer.load(std::memory_order_relaxed);
+  m.cur = caparray{};
+  m.old = caparray{};
+  page_array(m.cur, reinterpret_cast<uintptr_t>(h->buckets), bucketShift(m.B), o);
+  if (h->oldbuckets)
+    page_array(m.old, reinterpret_cast<uintptr_t>(h->oldbuckets),
+               bucketShift((m.flags & sameSizeGrow) ? m.B : static_cast<uint8_t>(m.B - 1)), o);
+}
+
+// copy_in_slices copies one deferred map (see above); the world lock is
+// held, the world is running.
+void copy_in_slices(capture& c, const captureopts& o, const mapslice& ms) {
+  capmap& m = c.maps[ms.map];
+  int64_t t0 = nanotime();
+  int recopies = 0, failed_stops = 0;
+  uint64_t next = m.cur.first;  // cursor: cur's page, then old's
+  bool in_old = false;
+  auto done = [&] { return in_old ? next >= m.old.first + m.old.count : false; };
+  for (;;) {
+    // Room for this slice's buckets and text, touched before the stop (a
+    // first touch faults: slow on this VM, and never in a stop).
+    caparray& cur = in_old ? m.old : m.cur;
+    room(cur.buckets, 4096);
+    room(c.text, 2u << 20);
+    int64_t stop0 = nanotime();
+    auto restart = [&] {
+      startTheWorld();
+      int64_t d = nanotime() - stop0;
+      m.max_stop_ns = std::max(m.max_stop_ns, d);
+      m.slow_stops += d > 1'000'000;
+    };
+    std::vector<int32_t> running = stopTheWorld(o.timeout_ns);
+    m.stops++;
+    if (!running.empty()) {  // a worker missed its safe point: try again later
+      restart();
+      if (++failed_stops > 8) {
+        m.omitted = true;
+        break;
+      }
+      continue;
+    }
+    if (!still_named(ms.h)) {
+      restart();
+      m.omitted = true;
+      m.cur.buckets.clear();
+      m.old.buckets.clear();
+      break;
+    }
+    if (!same_arrays(m, ms.h)) {
+      if (recopies++ < kMaxRecopies) {
+        reread_header(m, ms.h, o);
+        next = m.cur.first;
+        in_old = false;
+      } else {
+        m.consistent = false;  // keep what was copied
+        restart();
+        break;
+      }
+    }
+    int64_t start = nanotime();
+    while (!done()) {
+      caparray& a = in_old ? m.old : m.cur;
+      uint64_t end = a.addr ? std::min(next + 16, a.first + a.count) : next;
+      if (a.addr && next < end) copy_buckets(c, a, m.type, next, end);
+      next = end;
+      if (!in_old && (!a.addr || next >= a.first + a.count)) {
+        in_old = true;
+        next = m.old.first;
+        if (!m.old.addr) break;
+      }
+      if (nanotime() - start > kSliceNs) break;
+    }
+    bool finished = done() || (in_old && !m.old.addr);
+    if (finished) m.consistent = m.consistent && same_header(m, ms.h);
+    restart();
+    if (finished) break;
+    timespec gap{0, kSliceGapNs};
+    nanosleep(&gap, nullptr);
+  }
+  m.copy_ns = nanotime() - t0;
+}
+
+GORO_NO_TSAN void capture_map(capture& c, capobj& o, const captureopts& opt, bool buckets,
+                              std::vector<mapslice>* later) {
   const auto* h = static_cast<const hmap*>(o.addr);
   capmap m{};
   m.count = h->count;
@@ -361,7 +528,17 @@ GORO_NO_TSAN void capture_map(capture& c, capobj& o, const captureopts& opt, boo
   m.type = h->type;
   if (m.type) o.type = std::string(m.type->keyname) + " -> " + m.type->elemname;
   m.omitted = !buckets || !m.type;
-  if (!m.omitted) {
+  uint64_t page = 0;
+  if (!m.omitted && later) {
+    caparray probe;
+    page_array(probe, reinterpret_cast<uintptr_t>(h->buckets), bucketShift(m.B), opt);
+    page = probe.count;
+    if (h->oldbuckets) page += page / 2;
+  }
+  if (!m.omitted && page > kPauseBuckets) {
+    reread_header(m, h, opt);  // (the pages; the buckets in slices after the restart)
+    later->push_back({c.maps.size(), h});
+  } else if (!m.omitted) {
     capture_array(c, m.cur, m.type, reinterpret_cast<uintptr_t>(h->buckets), bucketShift(m.B), opt);
     if (h->oldbuckets) {
       uint8_t oldB = (m.flags & sameSizeGrow) ? m.B : static_cast<uint8_t>(m.B - 1);
@@ -737,6 +914,7 @@ void capture_state(capture& c, const captureopts& o) {
   G* self = getg();
   bool locked = false;
   refjob job;
+  std::vector<mapslice> later;  // maps too big for the pause
   if (!o.list) {
     // Room for every goroutine, touched now: a fresh multi-megabyte vector
     // is demand-zero pages, and this keeps their faults (one per 4 KiB,
@@ -824,7 +1002,7 @@ void capture_state(capture& c, const captureopts& o) {
       capobj& ob = c.objs[i];
       if (ob.kind == objkind::map) {
         bool want = o.map.empty() || o.map == ob.name;
-        capture_map(c, ob, o, o.maps && want && c.stopped && !c.partial);
+        capture_map(c, ob, o, o.maps && want && c.stopped && !c.partial, locked ? &later : nullptr);
       } else {
         // SyncMap statistics read its maps without locks: only with the
         // world (fully) stopped.
@@ -843,6 +1021,7 @@ void capture_state(capture& c, const captureopts& o) {
     if (o.refs) refs_finish(c, o, job);
     c.refs_ns = nanotime() - t1;
     walk_stacks(c);
+    for (const mapslice& ms : later) copy_in_slices(c, o, ms);
     worldunlock();
   } else if (o.refs) {
     refs_finish(c, o, job);

@@ -127,6 +127,15 @@ struct capmap {
   const maptype* type;
   caparray cur, old;  // old.addr == 0 unless growing
   bool omitted;       // buckets not captured (world not stopped, or maps off)
+  // Incremental copy (capture.cpp, "maps in slices"): the stops its buckets
+  // took (0: copied in the first pause), and whether the header -- count,
+  // arrays, B, nevacuate, noverflow, flags but hashWriting -- was the same
+  // at the last stop as at the first.
+  uint32_t stops = 0;
+  bool consistent = true;
+  int64_t copy_ns = 0;      // first stop to last restart
+  int64_t max_stop_ns = 0;  // the longest of those stops (stop request to restart)
+  uint32_t slow_stops = 0;  // of those, the ones over 1 ms
 };
 
 struct captureopts {

@@ -12,16 +12,34 @@
 // bucket_limit.
 // Anything else gets {"error":"..."}; a longer line closes the connection.
 //
-// Safety rules (the issue's): the Unix socket is created with mode 0600
-// (umask while binding, then chmod); TCP binds loopback addresses only
-// unless allow_remote; requests are bounded; sockets are non-blocking and
-// every send is MSG_NOSIGNAL, so a slow client only falls behind (a stream
-// skips snapshots while the previous one is still unsent, and a client
-// whose unsent output passes kMaxBacklog is dropped) and a vanished one is
-// closed; the only thing a request can cause is a snapshot, and snapshots
-// (each one stops the world) are taken at most kMaxHz times a second over
-// all clients: one-shot requests wait in a short per-client queue
-// (kMaxPending, then refused) for their turn like stream ticks do.
+// Safety rules: the Unix socket is created with mode 0600 (umask while
+// binding, then chmod); TCP binds loopback addresses only unless
+// allow_remote; requests are bounded; sockets are non-blocking and every
+// send is MSG_NOSIGNAL, so a slow client only falls behind and a vanished
+// one is closed; the only thing a request can cause is a snapshot.
+//
+// Hostile and careless clients (issue 18, measured before: 32 idle
+// connections locked every later client out for good; 12 clients asking for
+// whole-map snapshots and never reading took the program from 8 MB to
+// 1.76 GB; a 60 Hz whole-map stream cut its throughput to 58%):
+//   - deadlines: a request line must be complete within request_ns of its
+//     first byte; a client with nothing asked and nothing to send is closed
+//     after idle_ns; one whose unsent reply makes no progress for write_ns
+//     is dropped.
+//   - fairness: when max_clients are connected, a newcomer closes the
+//     longest-idle client; it is refused only when every client is busy.
+//   - memory: a client has at most one reply in flight (a stream skips
+//     ticks, a one-shot waits), and no snapshot is taken while the replies
+//     held for all clients together pass max_held: the held bytes stay
+//     under max_held plus one snapshot.
+//   - cost: snapshots are serialized and taken at most kMaxHz a second over
+//     all clients, one-shot requests queue (kMaxPending, then refused); after
+//     a snapshot that cost T, the next one (anyone's) waits kCostGlobal*T and
+//     that client's next one kCostClient*T, so the endpoint's thread is busy
+//     at most 1/(1+kCostGlobal) of its time whatever the clients ask, and
+//     one client at most 1/(1+kCostClient). A whole-map snapshot no longer
+//     stops the world in proportion to the map (capture.cpp, "maps in
+//     slices").
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -52,12 +70,20 @@ namespace goro::debug {
 
 namespace {
 
-constexpr size_t kMaxRequest = 4096;        // bytes per request line
-constexpr size_t kMaxBacklog = 256u << 20;  // unsent bytes before a client is dropped
-constexpr size_t kMaxClients = 32;
+constexpr size_t kMaxRequest = 4096;  // bytes per request line
 constexpr double kMaxHz = 60, kMinHz = 0.01;
 constexpr int64_t kMinInterval = static_cast<int64_t>(1e9 / kMaxHz);  // between two snapshots
 constexpr size_t kMaxPending = 16;  // one-shot requests waiting per client
+// Cost factors (see the file comment). bench/debug endpoint_stream: two
+// goroutines ping-pong on 2 workers beside a named map while a client
+// streams whole-map snapshots at 60 Hz; round trips with / without it:
+//
+//   map entries   before (one pause, 60 Hz)   slices, 4 and 10   slices, 9 and 9
+//   200k          0.52                        0.91               0.94 (chosen)
+//   1M            0.70                        0.96               0.95
+//
+// A small snapshot (under 1 ms) is still served at 60 Hz.
+constexpr int64_t kCostGlobal = 9, kCostClient = 9;
 
 struct client {
   int fd;
@@ -69,6 +95,13 @@ struct client {
   int64_t due = 0;
   SnapshotOptions opt;                // the stream's
   std::vector<SnapshotOptions> once;  // one-shot requests not yet served, oldest first
+  int64_t last_in = 0;                // when a byte last arrived (or it connected)
+  int64_t in_since = 0;               // when the unfinished request line began
+  int64_t last_out = 0;               // when its reply last made progress
+  int64_t not_before = 0;             // its next snapshot, by its last one's cost
+
+  bool idle() const { return !streaming && once.empty() && sent == out.size() && in.empty(); }
+  size_t held() const { return out.size() - sent; }
 };
 
 struct server {
@@ -112,6 +145,7 @@ bool flush(client& c) {
     ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
     c.sent += static_cast<size_t>(n);
+    c.last_out = goro::detail::nanotime();
   }
   c.out.clear();
   c.sent = 0;
@@ -192,13 +226,16 @@ bool read_client(client& c, int64_t now) {
     ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
     if (n == 0) return false;
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    if (c.in.empty()) c.in_since = now;
     c.in.append(buf, static_cast<size_t>(n));
+    c.last_in = now;
     size_t nl;
     while ((nl = c.in.find('\n')) != std::string::npos) {
       std::string line = c.in.substr(0, nl);
       c.in.erase(0, nl + 1);
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (!line.empty()) handle_line(c, line, now);
+      c.in_since = now;  // (what is left began now)
     }
     if (c.in.size() > kMaxRequest) {
       queue_error(c, "request too long");
@@ -212,15 +249,22 @@ bool read_client(client& c, int64_t now) {
 // waiting one-shot request right away, else its stream's next tick once
 // the previous snapshot is out (a client behind skips ticks).
 int64_t wants(const client& c) {
-  if (!c.once.empty()) return 0;
-  if (c.streaming && c.sent == c.out.size()) return c.due;
+  if (c.sent != c.out.size()) return INT64_MAX;  // one reply in flight at most
+  if (!c.once.empty()) return c.not_before;
+  if (c.streaming) return std::max(c.due, c.not_before);
   return INT64_MAX;
+}
+
+size_t held(const server* s) {
+  size_t n = 0;
+  for (const auto& c : s->clients) n += c->held();
+  return n;
 }
 
 // serve takes at most one snapshot (the rate limit) for the first client,
 // round robin from s->turn, that wants one now.
 void serve_turn(server* s, int64_t now) {
-  if (now < s->next_snapshot) return;
+  if (now < s->next_snapshot || held(s) > goro::detail::endpoint_limits().max_held) return;
   size_t n = s->clients.size();
   for (size_t k = 0; k < n; k++) {
     client& c = *s->clients[(s->turn + k) % n];
@@ -232,21 +276,72 @@ void serve_turn(server* s, int64_t now) {
       queue(c, snapshot(c.opt));
       c.due = std::max(c.due + c.period_ns, now);
     }
+    c.last_out = goro::detail::nanotime();
+    int64_t cost = c.last_out - now;
+    auto& peak = goro::detail::endpoint_stats().peak_held;
+    peak.store(std::max(peak.load(std::memory_order_relaxed), held(s)), std::memory_order_relaxed);
     s->turn = (s->turn + k + 1) % n;
-    s->next_snapshot = goro::detail::nanotime() + kMinInterval;
+    s->next_snapshot = c.last_out + std::max(kMinInterval, kCostGlobal * cost);
+    c.not_before = c.last_out + kCostClient * cost;
     return;
   }
+}
+
+// deadline_of is when c must next be looked at for its deadlines.
+int64_t deadline_of(const client& c) {
+  const auto& L = goro::detail::endpoint_limits();
+  int64_t t = INT64_MAX;
+  if (!c.in.empty()) t = std::min(t, c.in_since + L.request_ns);
+  if (c.idle()) t = std::min(t, c.last_in + L.idle_ns);
+  if (c.held()) t = std::min(t, c.last_out + L.write_ns);
+  return t;
+}
+
+// expired says why c is past a deadline (null: it is not).
+const char* expired(const client& c, int64_t now) {
+  const auto& L = goro::detail::endpoint_limits();
+  if (!c.in.empty() && now - c.in_since > L.request_ns) return "request not finished in time";
+  if (c.idle() && now - c.last_in > L.idle_ns) return "idle for too long";
+  return nullptr;
+}
+
+bool write_stalled(const client& c, int64_t now) {
+  return c.held() && now - c.last_out > goro::detail::endpoint_limits().write_ns;
+}
+
+// make_room closes the longest-idle client for a newcomer; false: all busy.
+bool make_room(server* s) {
+  client* oldest = nullptr;
+  for (auto& c : s->clients)
+    if (c->idle() && (!oldest || c->last_in < oldest->last_in)) oldest = c.get();
+  if (!oldest) return false;
+  goro::detail::endpoint_stats().evicted++;
+  const char msg[] =
+      "{\"error\":\"closed for a newcomer: the endpoint is full and this "
+      "connection was the longest idle\"}\n";
+  (void)!::send(oldest->fd, msg, sizeof msg - 1, MSG_NOSIGNAL);
+  close(oldest->fd);
+  for (size_t i = 0; i < s->clients.size(); i++)
+    if (s->clients[i].get() == oldest) {
+      s->clients.erase(s->clients.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  return true;
 }
 
 void loop(server* s) {
   for (;;) {
     int64_t now = goro::detail::nanotime();
     int timeout = -1;
+    auto wake_at = [&](int64_t at) {
+      if (at == INT64_MAX) return;
+      int64_t ms = std::clamp<int64_t>((at - now + 999999) / 1000000, 0, 3'600'000);
+      timeout = timeout < 0 ? static_cast<int>(ms) : std::min(timeout, static_cast<int>(ms));
+    };
     for (auto& c : s->clients) {
       int64_t at = wants(*c);  // (behind: POLLOUT wakes us instead)
-      if (at == INT64_MAX) continue;
-      int64_t ms = std::max<int64_t>(0, (std::max(at, s->next_snapshot) - now + 999999) / 1000000);
-      timeout = timeout < 0 ? static_cast<int>(ms) : std::min(timeout, static_cast<int>(ms));
+      if (at != INT64_MAX) wake_at(std::max(at, s->next_snapshot));
+      wake_at(deadline_of(*c));
     }
     std::vector<pollfd> fds;
     fds.push_back({s->wake[0], POLLIN, 0});
@@ -261,14 +356,15 @@ void loop(server* s) {
       for (;;) {
         int fd = accept4(s->lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;
-        if (s->clients.size() >= kMaxClients) {
-          const char msg[] = "{\"error\":\"too many clients\"}\n";
+        if (s->clients.size() >= goro::detail::endpoint_limits().max_clients && !make_room(s)) {
+          const char msg[] = "{\"error\":\"too many clients, all busy\"}\n";
           (void)!::send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL);
           close(fd);
           continue;
         }
         auto c = std::make_unique<client>();
         c->fd = fd;
+        c->last_in = c->last_out = now;
         s->clients.push_back(std::move(c));
       }
     }
@@ -281,7 +377,18 @@ void loop(server* s) {
     serve_turn(s, now);
     for (size_t i = 0; i < s->clients.size(); i++) {
       client& c = *s->clients[i];
-      if (!dead[i] && (!flush(c) || c.out.size() - c.sent > kMaxBacklog)) dead[i] = true;
+      if (dead[i]) continue;
+      if (!flush(c)) {
+        dead[i] = true;
+      } else if (write_stalled(c, now)) {
+        goro::detail::endpoint_stats().expired++;
+        dead[i] = true;
+      } else if (const char* why = expired(c, now)) {
+        goro::detail::endpoint_stats().expired++;
+        queue_error(c, why);
+        flush(c);
+        dead[i] = true;
+      }
     }
     for (size_t i = s->clients.size(); i-- > 0;)
       if (dead[i]) {
@@ -428,3 +535,17 @@ void serve_from_env() {
 }  // namespace detail
 
 }  // namespace goro::debug
+
+namespace goro::detail {
+
+endpoint_limits_t& endpoint_limits() noexcept {
+  static endpoint_limits_t limits;
+  return limits;
+}
+
+endpoint_stats_t& endpoint_stats() noexcept {
+  static endpoint_stats_t stats;
+  return stats;
+}
+
+}  // namespace goro::detail

@@ -231,6 +231,22 @@ std::string symbolize_pc(uintptr_t pc, bool* user);  // "func" for a pc
 std::string top_function(const G* gp);  // topmost user frame of a parked G, as in dumps
 [[noreturn]] void fatal_with_dump(const std::string& msg, bool panic) noexcept;
 
+// ---- the live endpoint's limits (endpoint.cpp; tests shorten them) ----
+struct endpoint_limits_t {
+  int64_t request_ns = 5'000'000'000;  // a request line, first byte to newline
+  int64_t idle_ns = 60'000'000'000;    // nothing asked, nothing to send
+  int64_t write_ns = 10'000'000'000;   // an unsent reply making no progress
+  size_t max_clients = 32;
+  size_t max_held = 64u << 20;  // unsent reply bytes, all clients together
+};
+endpoint_limits_t& endpoint_limits() noexcept;
+struct endpoint_stats_t {
+  std::atomic<size_t> peak_held{0};  // the most unsent reply bytes held at once
+  std::atomic<uint32_t> evicted{0};  // idle clients closed for a newcomer
+  std::atomic<uint32_t> expired{0};  // clients closed by a deadline
+};
+endpoint_stats_t& endpoint_stats() noexcept;
+
 // ---- fatal reports (traceback.cpp) ----
 // One report at a time, and never none. fatal_begin makes the calling
 // thread the reporter (again: a nested call returns at once); any other

@@ -20,6 +20,7 @@
 // debuggers' scan, so the live endpoint finds the leaks a debugger finds.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <cinttypes>
@@ -426,6 +427,19 @@ void map_json(Writer& w, const capture& c, const capobj& o) {
   w.EndObject();
   key(w, "buckets_omitted");
   w.Bool(m.omitted);
+  if (m.stops) {  // copied in slices after the pause (capture.cpp)
+    key(w, "copy");
+    w.StartObject();
+    key(w, "stops");
+    w.Uint(m.stops);
+    key(w, "consistent");
+    w.Bool(m.consistent);
+    key(w, "ms");
+    w.Double(static_cast<double>(m.copy_ns) / 1e6);
+    key(w, "max_stop_ms");
+    w.Double(static_cast<double>(m.max_stop_ns) / 1e6);
+    w.EndObject();
+  }
   key(w, "buckets");
   array_json(w, c, m.cur, false);
   key(w, "oldbuckets");
@@ -536,6 +550,14 @@ std::string render(const capture& c, bool frames) {
     stats->bytes = out.size();
     stats->stack_bytes = c.refs_bytes;
     stats->scan_ns = c.refs_ns;
+    stats->max_pause_ns = c.pause_ns;
+    stats->stops = 1;
+    stats->slow_stops = c.pause_ns > 1'000'000;
+    for (const auto& m : c.maps) {
+      stats->max_pause_ns = std::max(stats->max_pause_ns, m.max_stop_ns);
+      stats->stops += m.stops;
+      stats->slow_stops += m.slow_stops;
+    }
   }
   return out;
 }

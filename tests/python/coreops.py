@@ -61,6 +61,16 @@ def exercise(target):
                 lines += maps.bucket_lines(rt, h, False, 0, 64)
                 lines += maps.bucket_lines(rt, h, True, 0, 64)
                 lines.append(f"entries {sum(1 for _ in maps.entries(rt, h, 10000))}")
+                # the printers' path (GDB's MapPrinter, LLDB's MapSynth): run for
+                # what it may raise, its text not recorded in the images
+                slots, err = maps.walk(rt, h, 300)
+                t = h.type
+                for sl in slots:
+                    for kind, at, size in ((t.keykind, sl.key_addr, t.keytypesize),
+                                          (t.elemkind, sl.elem_addr, t.elemtypesize)):
+                        maps.check_value(rt, kind, at, size)
+                        maps.render_value(rt, kind, at, size).encode()
+                maps.summary(h, err).encode()
                 for key in ("5", "42", "key3", "nokey"):
                     try:
                         r = maps.find(rt, h, key)

@@ -281,3 +281,78 @@ def test_tail_calls_are_the_one_jump_to_the_callee(jumps, call_target, want):
                            [(0x1000, 0x1040), (0x2000, 0x2040), (0x3000, 0x3040)]))
     # frame 0 runs G (returns to 0x3020), frame 1 is the caller's return address
     assert sym.tail_calls([0x3020, 0x1010]) == want
+
+
+def _smash_g_records(doc, fill=None, one=None):
+    """The image's regions with its G chunks overwritten: every byte `fill`,
+    or (one=(index, field, value)) one field of one live record."""
+    from goroscope.runtime import Runtime
+
+    regions = {int(a, 16): bytes.fromhex(d) for a, d in doc["regions"].items()}
+    rt = Runtime(imageutil.target(doc, regions))
+    table = rt.mem.read(rt.sched_field("allgchunks"), 8 * rt.sched_field("nallgchunks"))
+    bases = [int.from_bytes(table[i:i + 8], "little") for i in range(0, len(table), 8)]
+    live = [a for a, _g in rt.all_g()]
+    for r in sorted(regions):
+        buf = bytearray(regions[r])
+        for b in bases:
+            lo, hi = max(b, r), min(b + rt.gsize * rt.chunk, r + len(buf))
+            if fill is not None and lo < hi:
+                buf[lo - r:hi - r] = bytes([fill]) * (hi - lo)
+        if one is not None:
+            k, field, value = one
+            a = live[k] + rt.L.off("G." + field)
+            n = rt.L.fsize("G." + field)
+            if r <= a < r + len(buf):
+                buf[a - r:a - r + n] = value.to_bytes(n, "little")
+        regions[r] = bytes(buf)
+    return regions
+
+
+def test_garbage_g_records_are_listed_corrupt_never_as_goroutines(doc):
+    """A core whose G chunk is all 0xff bytes (issue 18): no goroutine
+    18446744073709551615 in `status4294967295`, but `<corrupt G: ...>` lines
+    (at most 10, then how many more) and the count in the listing's last
+    line; the other commands see no goroutine at all."""
+    dbg = ImageDebugger(doc, regions=_smash_g_records(doc, fill=0xFF))
+    bad = re.compile(r"^\t?  Goroutine \? - <corrupt G: goid=18446744073709551615 "
+                     r"status=4294967295 @0x[0-9a-f]+>$")
+    for flags in ("", "-t 2", "-r", "-l", "-s"):
+        out = run(dbg, ("goroutines " + flags).strip())
+        lines = out.splitlines()
+        assert sum(1 for ln in lines if bad.match(ln)) == 10, (flags, out)
+        assert lines[-2:] == ["  (246 more corrupt G records)",
+                              "[0 goroutines, 256 corrupt G records]"], (flags, out)
+        assert "status4294967295" not in out and "Goroutine 18446744073709551615" not in out
+    for flags in ("-group userloc", "-group label role"):
+        out = run(dbg, "goroutines " + flags)
+        assert out.startswith("<corrupt G records>\n\t  Goroutine ? - <corrupt G: "), out
+        assert out.endswith("\t  (246 more corrupt G records)\n\tTotal: 256"), out
+    assert run(dbg, "goroutines -with running") == "[0 goroutines]"
+    assert "18446744073709551615" not in run(dbg, "deadlocks")
+
+
+def test_one_garbage_g_record_among_live_goroutines(doc):
+    """One record's status smashed, one record's goid: both `<corrupt G>`
+    (the goid as read), the other six goroutines as they were; the G
+    printers' line says the same."""
+    from goroscope import objects
+    from goroscope.runtime import Runtime
+
+    plain = ImageDebugger(doc)
+    before = run(plain, "goroutines").splitlines()
+    regs = _smash_g_records(doc, one=(3, "atomicstatus", 0x1234))
+    regs2 = _smash_g_records({**doc, "regions": {f"{a:x}": d.hex() for a, d in regs.items()}},
+                             one=(5, "goid", 1 << 60))
+    dbg = ImageDebugger(doc, regions=regs2)
+    out = run(dbg, "goroutines").splitlines()
+    assert out[-1] == "[6 goroutines, 2 corrupt G records]", out
+    corrupt = [ln for ln in out if "<corrupt G: " in ln]
+    assert len(corrupt) == 2, out
+    assert any(re.search(r"goid=\d+ status=4660 @0x", ln) for ln in corrupt), corrupt
+    assert any(re.search(r"goid=1152921504606846976 status=(waiting|runnable|running) @0x", ln)
+               for ln in corrupt), corrupt
+    assert len([ln for ln in out if ln in before]) == 6, (before, out)
+    rt = Runtime(imageutil.target(doc, regs2))
+    lines = [objects.g_summary(rt, g, a) for a, g in rt.all_g(include_dead=True) if g.goid]
+    assert sum(1 for s in lines if s.startswith("<corrupt G: ")) == 2, lines

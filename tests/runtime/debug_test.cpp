@@ -717,6 +717,28 @@ TEST(SnapshotMap, TextThatIsNotUtf8IsWrittenAsHex) {
   });
 }
 
+// live_entries_times_ten counts a map snapshot's live entries: each in the
+// new array or in an old bucket not yet evacuated, found once, each elem
+// 10x its key.
+int64_t live_entries_times_ten(const rapidjson::Value& mp) {
+  std::set<int64_t> seen;
+  auto collect = [&](const rapidjson::Value& arr, bool old) {
+    for (const auto& ch : arr["chains"].GetArray()) {
+      if (old && ch["evacuated"].GetBool()) continue;
+      for (const auto& b : ch["buckets"].GetArray())
+        for (int s = 0; s < 8; s++) {
+          if (b["keys"][s].IsNull()) continue;
+          int64_t k = std::stoll(b["keys"][s].GetString());
+          EXPECT_EQ(std::stoll(b["elems"][s].GetString()), k * 10);
+          EXPECT_TRUE(seen.insert(k).second) << "key " << k << " twice";
+        }
+    }
+  };
+  collect(mp["buckets"], false);
+  if (mp["oldbuckets"].IsObject()) collect(mp["oldbuckets"], true);
+  return static_cast<int64_t>(seen.size());
+}
+
 TEST(SnapshotMap, DuringGrowthShowsBothArraysAndNevacuate) {
   goro::run(goro::Config{1, 0}, [] {
     goro::Map<int64_t, int64_t> m;
@@ -741,24 +763,7 @@ TEST(SnapshotMap, DuringGrowthShowsBothArraysAndNevacuate) {
     EXPECT_EQ(mp["buckets"]["nbuckets"].GetUint64(), uint64_t{1} << goro::MapDebugAccess::B(m));
     EXPECT_EQ(mp["oldbuckets"]["nbuckets"].GetUint64() * 2, mp["buckets"]["nbuckets"].GetUint64());
     EXPECT_STREQ(mp["type"]["keykind"].GetString(), "int64");
-    // Every live entry is found once: in the new array, or in an old
-    // bucket not yet evacuated; each elem is 10x its key.
-    std::set<int64_t> seen;
-    auto collect = [&](const rapidjson::Value& arr, bool old) {
-      for (const auto& ch : arr["chains"].GetArray()) {
-        if (old && ch["evacuated"].GetBool()) continue;
-        for (const auto& b : ch["buckets"].GetArray())
-          for (int s = 0; s < 8; s++) {
-            if (b["keys"][s].IsNull()) continue;
-            int64_t k = std::stoll(b["keys"][s].GetString());
-            EXPECT_EQ(std::stoll(b["elems"][s].GetString()), k * 10);
-            EXPECT_TRUE(seen.insert(k).second) << "key " << k << " twice";
-          }
-      }
-    };
-    collect(mp["buckets"], false);
-    collect(mp["oldbuckets"], true);
-    EXPECT_EQ(static_cast<int64_t>(seen.size()), n);
+    EXPECT_EQ(live_entries_times_ten(mp), n);
     // Paging: a page of 2 buckets starting at 1.
     o.bucket_offset = 1;
     o.bucket_limit = 2;
@@ -767,6 +772,80 @@ TEST(SnapshotMap, DuringGrowthShowsBothArraysAndNevacuate) {
     EXPECT_EQ(p["maps"][0]["buckets"]["first"].GetUint64(), 1u);
     EXPECT_EQ(p["maps"][0]["buckets"]["count"].GetUint64(), 2u);
     EXPECT_EQ(p["maps"][0]["buckets"]["chains"][0]["index"].GetUint64(), 1u);
+  });
+}
+
+// A map too big for the pause is copied in slices, each under a stop of its
+// own (capture.cpp, "maps in slices"): every entry is still found once,
+// during growth too, and the copy says it is of one state.
+TEST(SnapshotMap, ABigMapIsCopiedInSlicesWithEveryEntry) {
+  goro::run(goro::Config{2, 0}, [] {
+    goro::Map<int64_t, int64_t> m;
+    goro::debug::name(m, "big");
+    int64_t n = 0;
+    while (!goro::MapDebugAccess::growing(m) || goro::MapDebugAccess::B(m) < 14) {
+      m[n] = n * 10;
+      n++;
+    }
+    goro::debug::SnapshotOptions o;
+    o.bucket_limit = 0;
+    o.frames = false;
+    goro::debug::SnapshotStats st{};
+    auto d = parse(goro::debug::snapshot(o, &st));
+    validate(d);
+    EXPECT_GT(st.stops, 10u);
+    const auto& mp = d["maps"][0];
+    ASSERT_TRUE(mp.HasMember("copy"));
+    EXPECT_TRUE(mp["copy"]["consistent"].GetBool());
+    EXPECT_EQ(mp["copy"]["stops"].GetUint(), st.stops - 1);
+    EXPECT_FALSE(mp["buckets_omitted"].GetBool());
+    EXPECT_EQ(live_entries_times_ten(mp), n);
+  });
+}
+
+// Between slices the program runs: a map written meanwhile is marked
+// inconsistent, and one destroyed meanwhile is omitted (never read freed).
+TEST(SnapshotMap, AMapChangedOrDestroyedDuringItsCopyIsMarked) {
+  goro::run(goro::Config{2, 0}, [] {
+    auto m = std::make_unique<goro::Map<int64_t, int64_t>>();
+    goro::debug::name(*m, "busy");
+    for (int64_t i = 0; i < 300000; i++) (*m)[i] = i;
+    goro::debug::SnapshotOptions o;
+    o.bucket_limit = 0;
+    o.frames = false;
+    for (int round = 0; round < 2; round++) {
+      bool destroy = round == 1;
+      std::atomic<bool> stop{false}, started{false};
+      goro::WaitGroup wg;
+      wg.add(1);
+      goro::go([&] {
+        started = true;
+        if (destroy) {
+          goro::sleep(std::chrono::milliseconds(30));
+          m.reset();
+        } else {
+          for (int64_t i = 0; !stop.load(); i++) {
+            (*m)[i % 300000] = -i;  // no growth: the arrays stay
+            (*m)[300000 + i % 7] = i;
+            m->erase(300000 + (i + 3) % 7);
+            if (i % 64 == 0) goro::yield();
+          }
+        }
+        wg.done();
+      });
+      while (!started) goro::yield();
+      auto d = parse(goro::debug::snapshot(o));
+      stop = true;
+      wg.wait();
+      validate(d);
+      if (destroy) {
+        bool omitted = d["maps"].Empty() || d["maps"][0]["buckets_omitted"].GetBool();
+        EXPECT_TRUE(omitted) << "a map destroyed during its copy must be omitted";
+      } else {
+        ASSERT_EQ(d["maps"].Size(), 1u);
+        EXPECT_FALSE(d["maps"][0]["copy"]["consistent"].GetBool());
+      }
+    }
   });
 }
 

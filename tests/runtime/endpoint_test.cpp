@@ -15,11 +15,13 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <rapidjson/document.h>
 
 #include "goro/debug.h"
 #include "goro/goro.h"
+#include "proc.h"
 
 namespace {
 
@@ -228,6 +230,127 @@ TEST(Endpoint, StalledVanishedAndOversizedClientsDoNotHurtOthers) {
     close(fd);
     close(stalled);
   });
+}
+
+// ---- hostile clients (issue 18): bounded, loopback/Unix only ----
+
+// Limits shortened for a test, restored after it.
+struct Limits {
+  goro::detail::endpoint_limits_t saved = goro::detail::endpoint_limits();
+  ~Limits() { goro::detail::endpoint_limits() = saved; }
+  goro::detail::endpoint_limits_t* operator->() { return &goro::detail::endpoint_limits(); }
+};
+
+// Before: 32 idle connections locked every later client out ("too many
+// clients", still after 30 s). Now a newcomer closes the longest-idle one.
+TEST(EndpointHostile, IdleConnectionsCannotLockOthersOut) {
+  in_program("unix:" + sockpath("idle"), [](const std::string& addr) {
+    uint32_t evicted0 = goro::detail::endpoint_stats().evicted.load();
+    std::vector<int> idle;
+    for (int i = 0; i < 40; i++) {
+      int fd = dial(addr);
+      ASSERT_GE(fd, 0);
+      idle.push_back(fd);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    int fd = dial(addr);
+    ASSERT_GE(fd, 0);
+    std::string buf;
+    auto t0 = std::chrono::steady_clock::now();
+    say(fd, R"({"cmd":"hello"})");
+    EXPECT_NE(line(fd, buf, 2000).find("goroscope-endpoint"), std::string::npos);
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+    EXPECT_GE(goro::detail::endpoint_stats().evicted.load() - evicted0, 9u);
+    // The first one was closed, with the reason.
+    std::string b0;
+    EXPECT_NE(line(idle[0], b0, 2000).find("longest idle"), std::string::npos);
+    for (int f : idle) close(f);
+    close(fd);
+  });
+}
+
+// Deadlines: an unfinished request line and an idle connection are closed
+// with the reason; a busy client (a stream) is not.
+TEST(EndpointHostile, UnfinishedRequestsAndIdleClientsAreClosed) {
+  Limits lim;
+  lim->request_ns = 200'000'000;
+  lim->idle_ns = 300'000'000;
+  in_program("unix:" + sockpath("deadline"), [](const std::string& addr) {
+    int partial = dial(addr), quiet = dial(addr), streaming = dial(addr);
+    ASSERT_GE(partial, 0);
+    ASSERT_GE(quiet, 0);
+    ASSERT_GE(streaming, 0);
+    (void)::send(partial, "{\"cmd\":", 7, MSG_NOSIGNAL);
+    say(streaming, R"({"cmd":"stream","hz":5,"frames":false})");
+    std::string pb, qb, sb;
+    EXPECT_NE(line(partial, pb, 3000).find("request not finished in time"), std::string::npos);
+    EXPECT_EQ(line(partial, pb, 1000), "") << "closed after the error";
+    EXPECT_NE(line(quiet, qb, 3000).find("idle for too long"), std::string::npos);
+    for (int i = 0; i < 4; i++) EXPECT_NE(line(streaming, sb, 3000), "") << "stream tick " << i;
+    close(partial);
+    close(quiet);
+    close(streaming);
+  });
+}
+
+// Before: 12 clients asking for whole-map snapshots and never reading took
+// the program from 8 MB to 1.76 GB. Now at most one reply is in flight per
+// client, none is made while the held bytes pass max_held, and a reply
+// that makes no progress for write_ns is dropped; others are still served.
+TEST(EndpointHostile, ClientsThatNeverReadHoldBoundedMemory) {
+  Limits lim;
+  lim->max_held = 8u << 20;
+  lim->write_ns = 1'500'000'000;
+  std::string path = sockpath("noread");
+  std::string err;
+  ASSERT_TRUE(goro::debug::serve("unix:" + path, &err)) << err;
+  goro::run(goro::Config{2, 0}, [&] {
+    goro::Map<int64_t, int64_t> m;
+    goro::debug::name(m, "big");
+    for (int64_t i = 0; i < 100000; i++) m[i] = i;
+    goro::ExternalWaker waker;
+    goro::WaitGroup finished;
+    finished.add(1);
+    size_t one = 0;
+    std::thread t([&] {
+      std::string addr = "unix:" + path;
+      {  // the size of one reply
+        int fd = dial(addr);
+        std::string buf;
+        say(fd, R"({"cmd":"snapshot","bucket_limit":0,"frames":false})");
+        one = line(fd, buf, 20000).size();
+        close(fd);
+      }
+      goro::detail::endpoint_stats().peak_held = 0;
+      uint32_t expired0 = goro::detail::endpoint_stats().expired.load();
+      std::vector<int> hogs;
+      for (int i = 0; i < 12; i++) {
+        int fd = dial(addr);
+        int small = 4096;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        for (int k = 0; k < 4; k++)
+          say(fd, R"({"cmd":"snapshot","bucket_limit":0,"frames":false})");
+        hogs.push_back(fd);
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(4));
+      // Someone else is served meanwhile.
+      int fd = dial(addr);
+      std::string buf;
+      say(fd, R"({"cmd":"snapshot","maps":false,"frames":false})");
+      EXPECT_NE(line(fd, buf, 20000).find("goroscope-snapshot"), std::string::npos);
+      close(fd);
+      size_t peak = goro::detail::endpoint_stats().peak_held.load();
+      EXPECT_GT(one, size_t{4} << 20) << "the map's snapshot should be big";
+      EXPECT_LE(peak, (size_t{8} << 20) + one) << "held " << peak << " bytes; one reply " << one;
+      EXPECT_GE(goro::detail::endpoint_stats().expired.load() - expired0, 1u)
+          << "a client that never reads is dropped";
+      for (int f : hogs) close(f);
+      finished.done();
+    });
+    finished.wait();
+    t.join();
+  });
+  goro::debug::stop_serving();
 }
 
 TEST(Endpoint, TcpIsLoopbackOnlyUnlessAllowed) {

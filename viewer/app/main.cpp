@@ -12,7 +12,9 @@
 // pushes; at most --timeout seconds), renders N more frames (default 5),
 // writes the PNG, prints its path and how many snapshots the timeline holds,
 // and exits: 0, or 1 with the reason (no snapshot, a refused snapshot, no
-// display). --describe prints each file's
+// display). When every source is finished (files only: each read, accepted
+// or refused) and too few snapshots came, it exits at once rather than at
+// the timeout: nothing else can arrive. --describe prints each file's
 // wait-for graph as text (graph.h: describe) and exits, without a window.
 #include <cerrno>
 #include <chrono>
@@ -146,6 +148,10 @@ int main(int argc, char** argv) {
   int after = -1;  // frames rendered since the first snapshot (screenshot mode)
   while (!win.should_close()) {
     for (const auto& p : win.take_drops()) view.open(p);
+    // Only finished sources (files, all read; checked before the frame takes
+    // the inbox): what this frame takes is all there will ever be.
+    bool finished = !sources.empty();
+    for (const auto& src : sources) finished = finished && src->status().finished;
     win.frame([&](float w, float h) {
       if (!map_name.empty() && view.shown_)
         for (size_t i = 0; i < view.shown_->maps.size(); i++)
@@ -165,12 +171,18 @@ int main(int argc, char** argv) {
     if (view.has_snapshot() && view.received() >= want) after++;
     if (after + 1 >= frames) win.capture_next(shot);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (after < 0 && secs > timeout) {
-      std::string why = view.refusal_.empty() ? "no snapshot arrived in time"
-                                              : "the snapshot was refused: " + view.refusal_;
-      // and why, if a source knows (a socket nobody listens on, a refused connection)
+    if (after < 0 && (secs > timeout || finished)) {
+      std::string why =
+          !view.refusal_.empty()
+              ? "the snapshot was refused: " + view.refusal_ + " (" + view.refusal_origin_ + ")"
+          : finished ? "every source is read and too few snapshots came (" +
+                           std::to_string(view.received()) + " of " + std::to_string(want) + ")"
+                     : "no snapshot arrived in time";
+      // and why, if a live source knows (a socket nobody listens on, a
+      // refused connection); a finished one's reason is the refusal's
       for (const auto& src : sources)
-        if (SourceStatus st = src->status(); !st.ok) why += " (" + st.name + ": " + st.state + ")";
+        if (SourceStatus st = src->status(); !st.ok && !st.finished)
+          why += " (" + st.name + ": " + st.state + ")";
       std::fprintf(stderr, "goroscope-view: %s\n", why.c_str());
       return 1;
     }

@@ -26,6 +26,9 @@ def live_goroutine(rt, goid):
     if addr is not None:
         g = rt.g_at(addr)
         if g.goid == goid and g.atomicstatus not in (rt.dead, rt.idle):
+            bad = rt.corrupt_g(addr, g.goid, g.atomicstatus)
+            if bad is not None:
+                raise bad
             return addr
     raise GoroscopeError(f"no goroutine {goid}")
 

@@ -100,7 +100,8 @@ def run(dbg, a):
         # the plain listing and -group userloc: one pass, no per-goroutine objects
         yield from gcmd.fast_listing(rt, sym, now, sel, dbg.progress, group=bool(o.group))
         return
-    views = gcmd.collect(rt, now, dbg.progress)
+    corrupt = []  # garbage G records: listed unless a filter asks for something they lack
+    views = gcmd.collect(rt, now, dbg.progress, corrupt=corrupt)
     if sel is not None:
         for v in views:
             v.current = v.goid == sel
@@ -111,7 +112,7 @@ def run(dbg, a):
             yield gcmd.line(rt, sym, v, o)
             yield from gcmd.exec_in(dbg, rt, sym, v, o.exec_cmd, header=False)
         return
-    yield from gcmd.render(rt, sym, views, o)
+    yield from gcmd.render(rt, sym, views, o, [] if o.filters or chan is not None else corrupt)
 
 
 COMMAND = Command("goroutines", "List goroutines, as Delve's `goroutines`.", HELP, parser, run,

@@ -102,13 +102,16 @@ struct SnapshotOptions {
 
 // SnapshotStats reports how the last snapshot() went (for benchmarks/tests).
 struct SnapshotStats {
-  int64_t pause_ns;    // world stopped: stop request to restart
-  int64_t total_ns;    // the whole call
-  bool partial;        // some worker did not reach a safe point in time
-  size_t goroutines;   // captured
-  size_t bytes;        // JSON size
-  size_t stack_bytes;  // stack bytes scanned for referenced_by
-  int64_t scan_ns;     // that scan, after the pause (parked stacks: see capture.cpp)
+  int64_t pause_ns;      // world stopped: stop request to restart
+  int64_t total_ns;      // the whole call
+  bool partial;          // some worker did not reach a safe point in time
+  size_t goroutines;     // captured
+  size_t bytes;          // JSON size
+  size_t stack_bytes;    // stack bytes scanned for referenced_by
+  int64_t scan_ns;       // that scan, after the pause (parked stacks: see capture.cpp)
+  int64_t max_pause_ns;  // the longest stop: the pause, or a big map's slice (capture.cpp)
+  uint32_t stops;        // how many times the world was stopped (1 + big maps' slices)
+  uint32_t slow_stops;   // of those, the ones over 1 ms
 };
 
 // snapshot captures the runtime's state and returns it as JSON (format:
