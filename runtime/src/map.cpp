@@ -6,6 +6,7 @@
 // runs THP in "madvise" mode): a 1M-entry Map<int64,int64> spans ~40 MiB of
 // buckets, and huge pages spare its random lookups most TLB misses. Checked:
 // after 1M inserts, 36 of the process's 43 MiB resident were AnonHugePages.
+#include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -63,6 +64,61 @@ void* alloc_buckets(size_t bytes, size_t align) {
   return p;
 }
 
-void free_buckets(void* p) noexcept { std::free(p); }
+// ---- freed bucket arrays, for the fault handler ----
+//
+// A C++ reference or iterator into a goro::Map outlives a write that grows
+// the map (here, or in a concurrent writer: `m[k] = v` stores through the
+// reference operator[] returned, after the write ended) and points into a
+// freed array. Big arrays go back to the kernel, so the access faults
+// outside any map write (tls_mapop is null): silent before (issue 18: 1 of
+// 1080 racy runs). The last kFreedRing arrays of kFreedMin bytes or more
+// are remembered, so that the handler can say what the address was. Costs
+// a malloc_usable_size and two stores per big array freed.
+namespace {
+constexpr size_t kFreedRing = 64;
+constexpr size_t kFreedMin = 64 << 10;
+struct freed_range {
+  std::atomic<uintptr_t> lo{0}, hi{0};
+};
+freed_range g_freed[kFreedRing];
+std::atomic<uint32_t> g_freed_next{0};
+
+// Small arrays (and overflow buckets) stay in the heap when freed, so a
+// stale store into one corrupts the allocator's metadata and the program
+// dies later in `malloc(): corrupted top size`, far from any map (issue 18:
+// 1 of 1080 racy runs, after the fault reports above). They are freed
+// kQuarantine frees later instead: a stale store lands in memory nobody
+// uses yet. At most kQuarantine * kFreedMin = 4 MiB held.
+constexpr size_t kQuarantine = 64;
+std::atomic<void*> g_quarantine[kQuarantine];
+std::atomic<uint32_t> g_quarantine_next{0};
+}  // namespace
+
+void free_buckets(void* p) noexcept {
+  if (!p) return;
+  size_t n = malloc_usable_size(p);
+  if (n < kFreedMin) {
+    uint32_t i = g_quarantine_next.fetch_add(1, std::memory_order_relaxed) % kQuarantine;
+    p = g_quarantine[i].exchange(p, std::memory_order_acq_rel);
+    std::free(p);
+    return;
+  }
+  freed_range& r = g_freed[g_freed_next.fetch_add(1, std::memory_order_relaxed) % kFreedRing];
+  r.hi.store(0, std::memory_order_relaxed);
+  r.lo.store(reinterpret_cast<uintptr_t>(p), std::memory_order_relaxed);
+  r.hi.store(reinterpret_cast<uintptr_t>(p) + n, std::memory_order_release);
+  std::free(p);
+}
+
+size_t freed_bucket_array(uintptr_t addr, uintptr_t* lo) noexcept {
+  for (const freed_range& r : g_freed) {
+    uintptr_t h = r.hi.load(std::memory_order_acquire), l = r.lo.load(std::memory_order_relaxed);
+    if (l && l <= addr && addr < h) {
+      *lo = l;
+      return h - l;
+    }
+  }
+  return 0;
+}
 
 }  // namespace goro::detail

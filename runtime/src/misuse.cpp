@@ -15,7 +15,9 @@
 // way Go reports a fault in its runtime: "fatal error: unexpected signal
 // during map operation", the signal line, the map and the likely cause (a
 // concurrent writer holds hashWriting, or an earlier unnoticed race broke
-// the buckets), then the dump.
+// the buckets), then the dump. So is a fault on a recently freed bucket
+// array outside any write (a stale reference into a map that grew), with
+// the array instead of the map.
 #include "goro/misuse.h"
 
 #include <fcntl.h>
@@ -144,9 +146,28 @@ void report_map_fault(int sig, const siginfo_t* info, const void* uc) noexcept {
                            reinterpret_cast<uintptr_t>(info->si_addr),
                            static_cast<unsigned long long>(ctx->uc_mcontext.gregs[REG_RIP]));
   n = std::min(n, sizeof head - 1);
+  uint64_t me = current_who();
+  if (!h) {
+    // Not inside a write: the address is in a freed bucket array (signal.cpp).
+    uintptr_t lo = 0;
+    size_t size = freed_bucket_array(reinterpret_cast<uintptr_t>(info->si_addr), &lo);
+    std::snprintf(head + n, sizeof head - n,
+                  "the address is inside a goro::Map bucket array (0x%" PRIxPTR
+                  ", %zu bytes) freed when its map grew or was destroyed\n"
+                  "\tlikely cause: a reference, pointer or iterator into a goro::Map used after "
+                  "a write grew the map (here or in a concurrent writer: `m[k] = v` stores "
+                  "after the write), or after the map was destroyed\n"
+                  "\tthis access: ",
+                  lo, size);
+    write_all(head);
+    char buf[48];
+    write_all(Who{me}.id_text(buf, sizeof buf));
+    write_all("\n");
+    finish_fatal("unexpected signal during map operation");
+  }
   n += map_line(head + n, sizeof head - n, h);
   n = std::min(n, sizeof head - 1);
-  uint64_t holder = h->writer.load(std::memory_order_relaxed), me = current_who();
+  uint64_t holder = h->writer.load(std::memory_order_relaxed);
   bool writing = h->flags.load(std::memory_order_relaxed) & hashWriting;
   std::snprintf(head + n, sizeof head - n, "\tlikely cause: %s\n",
                 sig == SIGABRT ? "a heap check failed inside the map's write: a concurrent "

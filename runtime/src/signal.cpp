@@ -8,11 +8,11 @@
 // a map write: "fatal error: unexpected signal during map operation" with
 // the map, the likely cause and the dump (misuse.cpp), as Go reports a
 // fault in its runtime -- a map race that breaks the buckets or the heap
-// never ends in silence. Any other fault is passed on to the handler that
-// was installed before ours (a sanitizer's, or the default action, which
-// then dumps core as before). The handlers are installed by run() and by a
-// thread's first map write (init_who), so maps used only from plain
-// threads are covered too.
+// never ends in silence; so does a fault on a recently freed bucket array
+// (a reference into a map kept across a write that grew it: map.cpp). Any other fault is passed on
+// to the handler that was installed before ours (a sanitizer's, or the default action, which then
+// dumps core as before). The handlers are installed by run() and by a thread's first map write
+// (init_who), so maps used only from plain threads are covered too.
 //
 // Handlers run on a per-worker alternate signal stack (the faulting
 // goroutine's stack has no room left). The dump allocates and symbolizes
@@ -29,6 +29,7 @@
 #include <cstring>
 #include <string>
 
+#include "goro/map.h"
 #include "goro/misuse.h"
 #include "goro/sched.h"
 #include "proc.h"
@@ -67,7 +68,8 @@ void on_fault(int sig, siginfo_t* info, void* uc) {
   G* gp = getg();
   uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
   if (stack_guard_hit(gp, addr)) report_guard_fault(gp, addr);
-  if (tls_mapop) report_map_fault(sig, info, uc);
+  uintptr_t lo;
+  if (tls_mapop || freed_bucket_array(addr, &lo)) report_map_fault(sig, info, uc);
   if (fatal_pending()) fatal_park();
   forward(sig, info, uc, sig == SIGBUS ? g_prev_bus : g_prev_segv);
 }

@@ -306,6 +306,9 @@ inline uintptr_t nbucketsFor(uint8_t B) {
 // Bucket array allocation: zeroed, aligned, huge-page advised when large.
 void* alloc_buckets(size_t bytes, size_t align);
 void free_buckets(void* p) noexcept;
+// freed_bucket_array: the size (and *lo, the start) of a recently freed big
+// bucket array holding addr, else 0 (for the fault handler: map.cpp).
+size_t freed_bucket_array(uintptr_t addr, uintptr_t* lo) noexcept;
 
 // SWAR over the 8 tophash bytes of a bucket, read as one word.
 inline constexpr uint64_t kLsb = 0x0101010101010101ULL;
@@ -1421,12 +1424,16 @@ class basic_map {
     while (h_.nevacuate != stop && evacuated(bucket(h_.oldbuckets, h_.nevacuate))) h_.nevacuate++;
     if (h_.nevacuate == newbit) {  // newbit == # of oldbuckets
       // Growing is all done. Free the old main bucket array (and the chains
-      // a clear() during a range loop left: oldChains).
+      // a clear() during a range loop left: oldChains). Taken with an
+      // exchange: two racing writers that both finish the growth must not
+      // both free it (a double free breaks the heap; the race itself is
+      // reported, or faults, elsewhere). Once per growth: free.
+      void* old = __atomic_exchange_n(&h_.oldbuckets, nullptr, __ATOMIC_ACQ_REL);
+      if (!old) return;
       if (flags() & oldChains)
-        free_array(h_.oldbuckets, oldB());
+        free_array(old, oldB());
       else
-        free_buckets(h_.oldbuckets);
-      h_.oldbuckets = nullptr;
+        free_buckets(old);
       set_flags(flags() & ~(sameSizeGrow | pausedInsert | oldChains));
     }
   }
