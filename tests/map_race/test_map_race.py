@@ -127,16 +127,18 @@ def main():
     ap.add_argument("--runs", type=int, default=60)
     ap.add_argument("--go", action="store_true", help="also run Go 1.19's twin")
     a = ap.parse_args()
-    tables = {}
+    tables, examples = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        tables["goro"], ex = measure(os.path.join(BUILT, "map_race_shapes"), a.runs)
+        tables["goro"], examples["goro"] = measure(os.path.join(BUILT, "map_race_shapes"),
+                                                   a.runs)
         if a.go:
             gb = go_binary(tmp)
             if gb:
-                tables["go1.19"], _ = measure(gb, a.runs)
+                tables["go1.19"], examples["go1.19"] = measure(gb, a.runs)
     print(render(tables, a.runs))
-    for s, (rc, err) in ex.items():
-        print(f"\nsilent: {s}: exit {rc}\n{err}")
+    for name, ex in examples.items():
+        for s, (rc, err) in ex.items():
+            print(f"\n{name} silent: {s}: exit {rc}\n{err[-600:]}")
 
 
 if __name__ == "__main__":

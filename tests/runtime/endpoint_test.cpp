@@ -353,6 +353,43 @@ TEST(EndpointHostile, ClientsThatNeverReadHoldBoundedMemory) {
   goro::debug::stop_serving();
 }
 
+// Expensive requests slow themselves down: a 60 Hz stream of whole-map
+// snapshots gets one, then waits 9x what that one cost (before: one after
+// another, 3 a second here, each stopping the world for the whole copy).
+TEST(EndpointHostile, AnExpensiveStreamIsSlowedByItsCost) {
+  std::string path = sockpath("cost");
+  std::string err;
+  ASSERT_TRUE(goro::debug::serve("unix:" + path, &err)) << err;
+  goro::run(goro::Config{2, 0}, [&] {
+    goro::Map<int64_t, int64_t> m;
+    for (int64_t i = 0; i < 300000; i++) m[i] = i;
+    goro::debug::name(m, "big");
+    goro::ExternalWaker waker;
+    goro::WaitGroup finished;
+    finished.add(1);
+    std::thread t([&] {
+      int fd = dial("unix:" + path);
+      std::string buf;
+      auto t0 = std::chrono::steady_clock::now();
+      say(fd, R"({"cmd":"stream","hz":60,"bucket_limit":0,"frames":false})");
+      ASSERT_NE(line(fd, buf, 20000), "");
+      double first = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      int more = 0;
+      auto t1 = std::chrono::steady_clock::now();
+      while (std::chrono::steady_clock::now() - t1 < std::chrono::duration<double>(first * 5))
+        if (line(fd, buf, 200) != "") more++;
+      // In 5x the first one's time a stream at its own pace would get ~5
+      // more; slowed by 9x its cost, none.
+      EXPECT_EQ(more, 0) << "the first snapshot took " << first << " s";
+      close(fd);
+      finished.done();
+    });
+    finished.wait();
+    t.join();
+  });
+  goro::debug::stop_serving();
+}
+
 TEST(Endpoint, TcpIsLoopbackOnlyUnlessAllowed) {
   std::string err;
   EXPECT_FALSE(goro::debug::serve("tcp:0.0.0.0:0", &err));
