@@ -34,12 +34,15 @@
 //     under max_held plus one snapshot.
 //   - cost: snapshots are serialized and taken at most kMaxHz a second over
 //     all clients, one-shot requests queue (kMaxPending, then refused); after
-//     a snapshot that cost T, the next one (anyone's) waits kCostGlobal*T and
-//     that client's next one kCostClient*T, so the endpoint's thread is busy
-//     at most 1/(1+kCostGlobal) of its time whatever the clients ask, and
-//     one client at most 1/(1+kCostClient). A whole-map snapshot no longer
-//     stops the world in proportion to the map (capture.cpp, "maps in
-//     slices").
+//     a snapshot that cost T, that client's next one waits kCostClient*T
+//     (one client keeps the thread busy at most 1/(1+kCostClient) of the
+//     time), and all clients together draw on a budget that grows by
+//     1/kCostGlobal of the elapsed time (capped at kBudgetCap): a snapshot
+//     starts only while it is not negative and spends its cost, so the
+//     thread is busy at most about 1/(1+kCostGlobal) of its time whatever
+//     the clients ask, and cheap requests go on between expensive ones. A
+//     whole-map snapshot no longer stops the world in proportion to the map
+//     (capture.cpp, "maps in slices").
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -84,6 +87,7 @@ constexpr size_t kMaxPending = 16;  // one-shot requests waiting per client
 //
 // A small snapshot (under 1 ms) is still served at 60 Hz.
 constexpr int64_t kCostGlobal = 9, kCostClient = 9;
+constexpr int64_t kBudgetCap = 1'000'000'000;  // ns of snapshot work saved up at most
 
 struct client {
   int fd;
@@ -111,8 +115,10 @@ struct server {
   std::string unixpath;
   std::thread thread;
   std::vector<std::unique_ptr<client>> clients;
-  int64_t next_snapshot = 0;  // rate limit: no snapshot before this (nanotime)
-  size_t turn = 0;            // the client served first at the next turn (round robin)
+  int64_t next_snapshot = 0;    // rate limit: no snapshot before this (nanotime)
+  int64_t budget = kBudgetCap;  // snapshot work (ns) that may be spent now; see the file comment
+  int64_t budget_at = 0;        // when budget was last brought up to date
+  size_t turn = 0;              // the client served first at the next turn (round robin)
 };
 
 goro::detail::mutex srvlock;  // guards `srv` (the pointer, not the running server's state)
@@ -265,6 +271,10 @@ size_t held(const server* s) {
 // round robin from s->turn, that wants one now.
 void serve_turn(server* s, int64_t now) {
   if (now < s->next_snapshot || held(s) > goro::detail::endpoint_limits().max_held) return;
+  if (s->budget_at)
+    s->budget = std::min(kBudgetCap, s->budget + (now - s->budget_at) / kCostGlobal);
+  s->budget_at = now;
+  if (s->budget < 0) return;
   size_t n = s->clients.size();
   for (size_t k = 0; k < n; k++) {
     client& c = *s->clients[(s->turn + k) % n];
@@ -281,7 +291,9 @@ void serve_turn(server* s, int64_t now) {
     auto& peak = goro::detail::endpoint_stats().peak_held;
     peak.store(std::max(peak.load(std::memory_order_relaxed), held(s)), std::memory_order_relaxed);
     s->turn = (s->turn + k + 1) % n;
-    s->next_snapshot = c.last_out + std::max(kMinInterval, kCostGlobal * cost);
+    s->budget -= cost;
+    s->next_snapshot = c.last_out + kMinInterval;
+    if (s->budget < 0) s->next_snapshot = std::max(s->next_snapshot, now - s->budget * kCostGlobal);
     c.not_before = c.last_out + kCostClient * cost;
     return;
   }

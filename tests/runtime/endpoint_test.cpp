@@ -299,7 +299,7 @@ TEST(EndpointHostile, UnfinishedRequestsAndIdleClientsAreClosed) {
 // that makes no progress for write_ns is dropped; others are still served.
 TEST(EndpointHostile, ClientsThatNeverReadHoldBoundedMemory) {
   Limits lim;
-  lim->max_held = 8u << 20;
+  lim->max_held = 2u << 20;
   lim->write_ns = 1'500'000'000;
   std::string path = sockpath("noread");
   std::string err;
@@ -337,11 +337,11 @@ TEST(EndpointHostile, ClientsThatNeverReadHoldBoundedMemory) {
       int fd = dial(addr);
       std::string buf;
       say(fd, R"({"cmd":"snapshot","maps":false,"frames":false})");
-      EXPECT_NE(line(fd, buf, 20000).find("goroscope-snapshot"), std::string::npos);
+      EXPECT_NE(line(fd, buf, 60000).find("goroscope-snapshot"), std::string::npos);
       close(fd);
       size_t peak = goro::detail::endpoint_stats().peak_held.load();
-      EXPECT_GT(one, size_t{4} << 20) << "the map's snapshot should be big";
-      EXPECT_LE(peak, (size_t{8} << 20) + one) << "held " << peak << " bytes; one reply " << one;
+      EXPECT_GT(one, size_t{2} << 20) << "the map's snapshot should be bigger than max_held";
+      EXPECT_LE(peak, (size_t{2} << 20) + one) << "held " << peak << " bytes; one reply " << one;
       EXPECT_GE(goro::detail::endpoint_stats().expired.load() - expired0, 1u)
           << "a client that never reads is dropped";
       for (int f : hogs) close(f);
