@@ -51,6 +51,8 @@ def is_runtime_frame(f: Frame) -> bool:
         return True  # a pc nothing names (a signal trampoline): not the user's
     if "/include/goro/" in f.file or "/runtime/src/" in f.file:
         return True  # goro's sources (a debugger may name an anonymous-namespace function bare)
+    if f.file.startswith("/usr/include/"):
+        return True  # a system library's inline code (xxhash.h's XXH3 inside goro::Hash)
     return not f.function and "/include/c++/" in f.file
 
 

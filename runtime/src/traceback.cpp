@@ -136,9 +136,12 @@ bool is_runtime_frame(const frame& f) {
   if (!f.fn.empty() && f.fn[0] == '_') return true;
   if (f.file.empty()) return false;
   static const std::string rtdir = GORO_RUNTIME_DIR "/";
+  // (/usr/include: a system library's inline code, e.g. xxhash.h's XXH3
+  // inside goro::Hash, where a worker frozen for a fatal report may be.)
   return f.file.compare(0, rtdir.size(), rtdir) == 0 ||
          f.file.find("/include/goro/") != std::string::npos ||
-         f.file.find("/include/c++/") != std::string::npos;
+         f.file.find("/include/c++/") != std::string::npos ||
+         f.file.compare(0, 13, "/usr/include/") == 0;
 }
 
 namespace {
