@@ -4,7 +4,10 @@ race.cpp runs one shape of unsynchronized map writes (key type, keys per
 writer, writers, workers, goroutines or threads, insert or insert+erase).
 Each run ends one of three ways:
 
-    reported   "fatal error: ..." on stderr (exit 2): the runtime noticed
+    reported   "fatal error: ..." on stderr (exit 2): the runtime noticed; or
+               Go's "panic: runtime error: invalid memory address" (a race
+               Go's detector missed faulted in user code), or goro's
+               "SIGABRT: abort" (the C library found the heap broken)
     finished   exit 0: the writers never overlapped where the detector looks
                (best-effort, as Go's is)
     silent     anything else: a signal, an abort, a nonzero exit without a
@@ -41,8 +44,11 @@ SHAPES = [
 ]
 
 
+REPORTS = ("fatal error: ", "panic: ", "SIGABRT: abort")  # goro's and Go's shapes
+
+
 def outcome(rc, err):
-    if "fatal error: " in err:
+    if any(r in err for r in REPORTS):
         return "reported"
     if rc == 0:
         return "finished"
@@ -50,13 +56,19 @@ def outcome(rc, err):
 
 
 def run_one(argv, timeout=60):
+    """(outcome, exit status, stderr); a run that hangs is silent, and its
+    threads' stacks (GDB) are its stderr, for the table's notes."""
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         errors="replace")
     try:
-        p = subprocess.run(argv, capture_output=True, text=True, errors="replace",
-                           timeout=timeout)
-        return outcome(p.returncode, p.stderr), p.returncode, p.stderr
-    except subprocess.TimeoutExpired as e:
-        return "silent", "timeout", (e.stderr or b"").decode(errors="replace") \
-            if isinstance(e.stderr, bytes) else (e.stderr or "")
+        _, err = p.communicate(timeout=timeout)
+        return outcome(p.returncode, err), p.returncode, err
+    except subprocess.TimeoutExpired:
+        bt = subprocess.run(["gdb", "-p", str(p.pid), "-batch", "-ex", "thread apply all bt 12"],
+                            capture_output=True, text=True, errors="replace", timeout=120).stdout
+        p.kill()
+        p.communicate()
+        return "silent", "timeout", bt
 
 
 def shape_args(s):

@@ -297,6 +297,21 @@ TEST(MapMisuseDeathTest, AnOverflowChainThatLoopsIsReportedNotSpun) {
               "^fatal error: concurrent map writes\n");
 }
 
+// An abort outside map writes (a heap check that failed later, an assert)
+// says what it usually means, then the default action dumps core as before.
+void abort_outside_maps() {
+  Map<int, int> m;
+  m[1] = 1;  // installs the handlers (a thread's first write)
+  std::abort();
+}
+
+TEST(MapMisuseDeathTest, AnAbortOutsideMapsSaysWhatItUsuallyMeans) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(abort_outside_maps(), ::testing::KilledBySignal(SIGABRT),
+              "^SIGABRT: abort\nPC=0x[0-9a-f]+ m=-1 sigcode=-6\n\ngoroscope: the program "
+              "aborted. After a C library heap check");
+}
+
 // A fault outside map code still goes to the previous handler (here: the
 // default action, death by SIGSEGV), as before.
 void crash_outside_maps() {
