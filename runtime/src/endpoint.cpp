@@ -31,7 +31,8 @@
 //   - memory: a client has at most one reply in flight (a stream skips
 //     ticks, a one-shot waits), and no snapshot is taken while the replies
 //     held for all clients together pass max_held: the held bytes stay
-//     under max_held plus one snapshot.
+//     under max_held plus one snapshot. While that keeps a client waiting,
+//     the biggest holder that has not read for a second is dropped.
 //   - cost: snapshots are serialized and taken at most kMaxHz a second over
 //     all clients, one-shot requests queue (kMaxPending, then refused); after
 //     a snapshot that cost T, that client's next one waits kCostClient*T
@@ -269,8 +270,31 @@ size_t held(const server* s) {
 
 // serve takes at most one snapshot (the rate limit) for the first client,
 // round robin from s->turn, that wants one now.
+// kStallWhileFull: while the held replies are over max_held and another
+// client waits for a snapshot, the client holding the most that has not
+// read for this long is dropped (not after write_ns): ten clients that
+// never read held everyone else's snapshots for the full 10 s before.
+constexpr int64_t kStallWhileFull = 1'000'000'000;
+
+// shed drops the biggest stalled holder when the cap keeps others waiting.
+void shed(server* s, int64_t now) {
+  bool waiting = false;
+  client* biggest = nullptr;
+  for (auto& c : s->clients) {
+    waiting |= wants(*c) <= now;
+    if (c->held() && now - c->last_out > kStallWhileFull &&
+        (!biggest || c->held() > biggest->held()))
+      biggest = c.get();
+  }
+  if (waiting && biggest) biggest->last_out = INT64_MIN / 2;  // (write_stalled drops it)
+}
+
 void serve_turn(server* s, int64_t now) {
-  if (now < s->next_snapshot || held(s) > goro::detail::endpoint_limits().max_held) return;
+  if (held(s) > goro::detail::endpoint_limits().max_held) {
+    shed(s, now);
+    return;
+  }
+  if (now < s->next_snapshot) return;
   if (s->budget_at)
     s->budget = std::min(kBudgetCap, s->budget + (now - s->budget_at) / kCostGlobal);
   s->budget_at = now;
