@@ -302,7 +302,7 @@ TEST(EndpointHostile, UnfinishedRequestsAndIdleClientsAreClosed) {
 TEST(EndpointHostile, ClientsThatNeverReadHoldBoundedMemory) {
   Limits lim;
   lim->max_held = 2u << 20;
-  lim->write_ns = 30'000'000'000;  // (longer than the test: shedding must do it)
+  lim->write_ns = 300'000'000'000;  // (longer than the test: shedding must do it)
   std::string path = sockpath("noread");
   std::string err;
   ASSERT_TRUE(goro::debug::serve("unix:" + path, &err)) << err;
@@ -341,9 +341,11 @@ TEST(EndpointHostile, ClientsThatNeverReadHoldBoundedMemory) {
       std::string buf;
       auto t0 = std::chrono::steady_clock::now();
       say(fd, R"({"cmd":"snapshot","maps":false,"frames":false})");
-      EXPECT_NE(line(fd, buf, 60000).find("goroscope-snapshot"), std::string::npos);
+      // (A few seconds here; ~45 s under TSan: the hogs' queued requests are
+      // served round robin too, each whole-map reply costs its budget.)
+      EXPECT_NE(line(fd, buf, 100000).find("goroscope-snapshot"), std::string::npos);
       double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      EXPECT_LT(waited, 20.0) << "the other client waited for the write deadline";
+      EXPECT_LT(waited, 100.0) << "the other client waited for the write deadline";
       close(fd);
       std::this_thread::sleep_for(std::chrono::seconds(2));
       size_t peak = goro::detail::endpoint_stats().peak_held.load();
