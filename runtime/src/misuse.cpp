@@ -81,11 +81,13 @@ void write_parties(const MapMisuse& m, bool details) {
 
 [[noreturn]] void finish_fatal(const char* message) {
   fatal_debugger_stop(message, 0);
+  (void)!::write(2, "\n", 1);
   if (sched.running.load(std::memory_order_acquire)) {
     // Go prints the goroutines after a fatal error; so do we (the detecting
     // goroutine first, its stack showing the map operation).
-    (void)!::write(2, "\n", 1);
     dump_goroutines(2);
+  } else {
+    dump_current_thread(2);  // (a plain thread: where the map was used)
   }
   std::_Exit(2);
 }

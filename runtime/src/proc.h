@@ -218,6 +218,10 @@ void timers_reset() noexcept;  // end of run(): drop every timer
 // (the calling goroutine first, with its current stack). Renders
 // capture_state (capture.h) without stopping the world.
 void dump_goroutines(int fd) noexcept;
+// dump_current_thread writes the calling thread's stack in the dump's shape
+// ("thread 4711 [name]:" and its frames): a fatal report from a plain thread
+// outside goro::run, where there are no goroutines to dump.
+void dump_current_thread(int fd) noexcept;
 // dump_of renders the dump of the given goroutines (leak reports).
 std::string dump_of(const std::vector<G*>& gs);
 // current_pcs appends the calling thread's return addresses (libbacktrace).

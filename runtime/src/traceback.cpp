@@ -30,6 +30,7 @@
 // plus the symbolizer both use.
 #include <backtrace.h>
 #include <cxxabi.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -622,6 +623,20 @@ std::string dump_of(const std::vector<G*>& gs) {
   capture c;
   capture_list(c, gs);
   return render_dump(c);
+}
+
+void dump_current_thread(int fd) noexcept {
+  capture c;
+  capg g{};
+  g.current = true;
+  current_pcs(c.pcs);
+  g.npc = static_cast<uint32_t>(c.pcs.size());
+  char name[32] = "";
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  std::string s = "thread " + std::to_string(syscall(SYS_gettid)) +
+                  (name[0] ? std::string(" [") + name + "]" : std::string()) + ":\n" +
+                  render_frames(c, g);
+  (void)!write(fd, s.data(), s.size());
 }
 
 void dump_goroutines(int fd) noexcept {

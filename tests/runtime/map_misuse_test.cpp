@@ -226,7 +226,9 @@ TEST(MapMisuseDeathTest, FaultInsideAWriteIsReportedWithTheMap) {
   EXPECT_EXIT(crash_in_write(1, false), ::testing::ExitedWithCode(2),
               std::string("^fatal error: unexpected signal during map operation\n"
                           "\\[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x") +
-                  "[0-9a-f]+\\]" + map + ".*\n\tthis map write: thread [0-9]+\n");
+                  "[0-9a-f]+\\]" + map + ".*\n\tthis map write: thread [0-9]+\n" +
+                  // No goroutines outside goro::run: the thread's own stack.
+                  ".*\n\nthread [0-9]+[^\n]*:\n(.*\n)*.*crash_in_write");
   EXPECT_EXIT(crash_in_write(2, false), ::testing::ExitedWithCode(2),
               std::string("unexpected signal during map operation\n\\[signal SIGABRT: abort") +
                   ".*a heap check failed.*\n\\(no goroutine dump: the allocator aborted");
