@@ -382,11 +382,18 @@ GORO_NO_TSAN void capture_array(capture& c, caparray& a, const maptype* t, uintp
 // write counter in hmap (a store per write, on the hot path the misuse
 // check already measures), copying raw bucket bytes in the pause and
 // rendering after (string keys point into the heap the program frees).
-// Measured (bench/debug map_roundtrip/1000000, 2 vCPU):
+// Measured (bench/debug map_roundtrip/1000000, 2 vCPU; "max stop" is the
+// mean over 3 snapshots of each one's longest stop; "snapshot" the whole
+// call, symbolizing and JSON included):
 //
-//   kSliceNs   max stop   stops   copy (wall)
-//   all in one  192 ms       1      192 ms
-//   400 us      0.6 ms     ~550     ~1.1 s     (chosen)
+//   kSliceNs    max stop          stops   snapshot     runs
+//   all in one  181-192 ms        1       0.43-0.48 s  several
+//   400 us      1.2 ms            ~400    0.89 s       1
+//   250 us      0.31-2.2 ms       600-685 1.15-1.47 s  11 (chosen)
+//
+// The longest stop follows the VM's scheduling more than kSliceNs (typical
+// stops are ~0.3 ms at 250 us; about 1 in 2000 passes 1 ms); 250 us was
+// kept for the margin it leaves under 1 ms when the VM is quiet.
 constexpr uint64_t kPauseBuckets = 512;
 constexpr int64_t kSliceNs = 250'000;
 constexpr int64_t kSliceGapNs = 1'000'000;
